@@ -1,0 +1,237 @@
+import type { CheckContext } from '../context/context.js';
+import { planRequests, type PlannedRequest } from '../context/requests.js';
+import type { LoginIdentity } from '../eso/identity.js';
+import type { VaultStore } from '../eso/model.js';
+import { evaluate, parsePolicy, type Decision, type ParsedPolicy, type PolicyRule } from '../policy/index.js';
+import type { Fix, Result } from '../report/types.js';
+import { asList } from '../vault/globs.js';
+import { entryTarget, quoteList, ResultBuilder, storeTarget, type Check, type CheckMeta } from './types.js';
+
+const meta: CheckMeta = {
+  id: 'policy.read',
+  title: 'The login token may read every path ESO requests',
+  description: 'For every remoteRef, read (list for dataFrom.find) is granted on the exact path ESO requests; when denied, names the rule and gives the corrected HCL',
+  group: 'policy',
+  needs: ['login', 'operator-token'],
+  messages: {
+    allowed: '{capability} is granted on {path}.',
+    denied: '{capability} is not granted on {path}.',
+    'denied-kv2-data': '{capability} is not granted on {path}: rule "{pattern}" is written for the KV v1 form of the path.',
+    'store-path-invalid': 'Not checked at {path}, the path ESO builds now: store.config found a folder in the store path.',
+    'build-error': 'ESO cannot build a path for this reference: {error}.',
+    'policy-missing': 'Policy "{policy}" named by role "{role}" does not exist.',
+    'policy-parse-error': 'Policy "{policy}" could not be parsed: {error}.',
+    'no-token': 'Not checked: {reason}.',
+  },
+};
+
+interface Evaluation {
+  /** Capabilities per path, from Vault or from the evaluator. */
+  capabilities: Record<string, string[]>;
+  source: 'vault' | 'evaluator';
+  policies?: ParsedPolicy[];
+  policyNames: string[];
+  note?: string;
+}
+
+async function loadPolicies(context: CheckContext, store: VaultStore, names: string[], out: ResultBuilder): Promise<ParsedPolicy[] | undefined> {
+  if (!context.hasOperatorToken) return undefined;
+  const k8s = store.kubernetes!;
+  const parsed: ParsedPolicy[] = [];
+  for (const name of names) {
+    if (name === 'root') continue;
+    const text = await context.policyText(store, name);
+    if (!text.ok) return undefined;
+    if (text.value === undefined) {
+      out.add('warn', 'policy-missing', { ...storeTarget(store), kind: 'VaultPolicy', name }, `Policy "${name}" named by role "${k8s.role}" does not exist; Vault ignores missing policy names at login, so it grants nothing.`, {
+        fix: { summary: `Create policy ${name}, or remove it from the role's token_policies.`, commands: [`vault policy write ${name} ${name}.hcl`] },
+      });
+      continue;
+    }
+    try {
+      parsed.push(parsePolicy(text.value, { name, file: `sys/policies/acl/${name}` }));
+    } catch (error) {
+      out.add('error', 'policy-parse-error', { ...storeTarget(store), kind: 'VaultPolicy', name }, `Policy "${name}" could not be parsed by this tool: ${(error as Error).message}.`);
+      return undefined;
+    }
+  }
+  return parsed;
+}
+
+/** The policies a login token of this role carries: token_policies plus default unless disabled. */
+function rolePolicyNames(role: Record<string, unknown>): string[] {
+  const names = asList(role.token_policies).length ? asList(role.token_policies) : asList(role.policies);
+  const lower = names.map((name) => name.trim().toLowerCase());
+  if (role.token_no_default_policy !== true && !lower.includes('default')) lower.push('default');
+  return [...new Set(lower)];
+}
+
+async function evaluateIdentity(context: CheckContext, store: VaultStore, identity: LoginIdentity, paths: string[], out: ResultBuilder): Promise<Evaluation | string> {
+  const login = await context.login(store, identity);
+  if (login.ok) {
+    const caps = await context.capabilities(store, identity, paths);
+    if (!caps.ok) return `sys/capabilities-self failed: ${caps.error.message}`;
+    const names = login.value.policies;
+    const policies = await loadPolicies(context, store, names, out);
+    return { capabilities: caps.value, source: 'vault', policies, policyNames: names };
+  }
+  if (!context.hasOperatorToken) return `the login as ${identity.namespace}/${identity.serviceAccount} failed (see auth.login) and there is no operator token to read the role's policies`;
+  const role = await context.role(store);
+  if (!role.ok || !role.value) return `the login failed and role "${store.kubernetes!.role}" could not be read`;
+  const names = rolePolicyNames(role.value);
+  const policies = await loadPolicies(context, store, names, out);
+  if (!policies) return `the login failed and the policies ${quoteList(names)} could not be read`;
+  const capabilities: Record<string, string[]> = {};
+  for (const path of paths) capabilities[path] = evaluate(policies, path).capabilities;
+  return {
+    capabilities,
+    source: 'evaluator',
+    policies,
+    policyNames: names,
+    note: `Evaluated by this tool from role "${store.kubernetes!.role}"'s policies ${quoteList(names)} because the login failed; identity (entity and group) policies are not included.`,
+  };
+}
+
+function granted(capabilities: string[], needed: string): boolean {
+  return capabilities.includes('root') || (capabilities.includes(needed) && !capabilities.includes('deny'));
+}
+
+/** A rule written for the KV v1 form of a KV v2 path (mount/x instead of mount/data/x). */
+function kvV1StyleRule(policies: ParsedPolicy[], path: string, mount: string | undefined, capability: string): PolicyRule | undefined {
+  if (!mount) return undefined;
+  const prefix = `${mount}/data/`;
+  const meta = `${mount}/metadata/`;
+  let v1Path: string | undefined;
+  if (path.startsWith(prefix)) v1Path = `${mount}/${path.slice(prefix.length)}`;
+  else if (path.startsWith(meta)) v1Path = `${mount}/${path.slice(meta.length)}`;
+  if (!v1Path) return undefined;
+  const decision = evaluate(policies, v1Path, { operation: capability === 'list' ? 'list' : 'read' });
+  if (!decision.allowed(capability as 'read')) return undefined;
+  return decision.rule?.rules[0];
+}
+
+function correctedPattern(rule: PolicyRule, mount: string, segment: 'data' | 'metadata'): string {
+  return rule.path.startsWith(`${mount}/`) ? `${mount}/${segment}/${rule.path.slice(mount.length + 1)}` : rule.path;
+}
+
+function hclStanza(pattern: string, capabilities: string[]): string {
+  return `path "${pattern}" {\n  capabilities = [${capabilities.map((capability) => `"${capability}"`).join(', ')}]\n}\n`;
+}
+
+function policyCommands(policy: string): string[] {
+  return [`vault policy read ${policy} > ${policy}.hcl`, `# edit ${policy}.hcl as shown, then:`, `vault policy write ${policy} ${policy}.hcl`];
+}
+
+function explainDenial(request: PlannedRequest, path: string, evaluation: Evaluation): { messageId: string; message: string; fix: Fix; details: Record<string, unknown> } {
+  const capability = request.capability;
+  const policies = evaluation.policies;
+  const base = `${capability} is not granted on ${path}, the path ESO requests for key "${request.entry.key || request.entry.findPath || ''}"`;
+  if (!policies) {
+    return {
+      messageId: 'denied',
+      message: `${base} (policies ${quoteList(evaluation.policyNames)}; run with an operator token to see which rule decides).`,
+      details: { policies: evaluation.policyNames },
+      fix: { summary: `Grant ${capability} on ${path} in one of the role's policies.`, commands: policyCommands(evaluation.policyNames.find((name) => name !== 'default') ?? '<policy>'), hcl: hclStanza(path, [capability]) },
+    };
+  }
+  const decision: Decision = evaluate(policies, path, { operation: capability === 'list' ? 'list' : 'read' });
+  const v1Rule = kvV1StyleRule(policies, path, request.mount, capability);
+  if (v1Rule && request.mount) {
+    const segment = path.startsWith(`${request.mount}/metadata/`) ? 'metadata' : 'data';
+    const pattern = correctedPattern(v1Rule, request.mount, segment);
+    const caps = v1Rule.capabilities.includes(capability) ? v1Rule.capabilities : [...v1Rule.capabilities, capability];
+    return {
+      messageId: 'denied-kv2-data',
+      message: `${base}: rule path "${v1Rule.path}" in policy "${v1Rule.policy}" is written for the KV v1 form of the path, but "${request.mount}" is a KV v2 mount and Vault matches rules against the API path ${path}.`,
+      details: { policies: evaluation.policyNames, rule: v1Rule.path, policy: v1Rule.policy, location: v1Rule.location, decidingRule: decision.rule?.pattern, reason: decision.reason },
+      fix: { summary: `In policy "${v1Rule.policy}", replace path "${v1Rule.path}" with path "${pattern}".`, commands: policyCommands(v1Rule.policy), hcl: hclStanza(pattern, caps) },
+    };
+  }
+  const target = evaluation.policyNames.find((name) => name !== 'default') ?? '<policy>';
+  const deciding = decision.rule ? `rule "${decision.rule.pattern}" in ${quoteList([...new Set(decision.rule.rules.map((rule) => rule.policy))])} decides (${decision.reason}) and grants ${quoteList(decision.capabilities)}` : `no rule in ${quoteList(evaluation.policyNames)} matches it`;
+  return {
+    messageId: 'denied',
+    message: `${base}: ${deciding}.`,
+    details: { policies: evaluation.policyNames, decidingRule: decision.rule?.pattern, reason: decision.reason },
+    fix: { summary: `Grant ${capability} on ${path} in policy "${target}".`, commands: policyCommands(target), hcl: hclStanza(path, [capability]) },
+  };
+}
+
+function allowedMessage(request: PlannedRequest, path: string, evaluation: Evaluation): { message: string; details: Record<string, unknown> } {
+  const details: Record<string, unknown> = { policies: evaluation.policyNames, source: evaluation.source };
+  let why = '';
+  if (evaluation.policies) {
+    const decision = evaluate(evaluation.policies, path, { operation: request.capability === 'list' ? 'list' : 'read' });
+    if (decision.rule) {
+      why = ` by rule "${decision.rule.pattern}" in ${quoteList([...new Set(decision.rule.rules.map((rule) => rule.policy))])}`;
+      details.rule = decision.rule.pattern;
+      details.reason = decision.reason;
+    }
+  }
+  return { message: `${request.capability} is granted on ${path}${why}${evaluation.source === 'vault' ? ' (sys/capabilities-self of the login token)' : ''}.`, details };
+}
+
+async function checkStore(context: CheckContext, store: VaultStore, out: ResultBuilder): Promise<void> {
+  const requests = await planRequests(context, store);
+  const byIdentity = new Map<string, { identity: LoginIdentity; requests: PlannedRequest[] }>();
+  for (const request of requests) {
+    const target = entryTarget(store, request.es, request.entry, request.path);
+    if (request.buildError) {
+      out.add('fail', 'build-error', target, `ESO cannot build a path for ${request.entry.id}: ${request.buildError}.`, {
+        fix: { summary: 'Set the store path to the KV mount and make find.path or the key relative to it.', commands: [] },
+      });
+      continue;
+    }
+    if (!request.identity) {
+      out.add('skip', 'no-token', target, 'Not checked: the store does not log in with auth.kubernetes.serviceAccountRef.');
+      continue;
+    }
+    const key = `${request.identity.namespace}/${request.identity.serviceAccount}`;
+    const group = byIdentity.get(key) ?? { identity: request.identity, requests: [] };
+    group.requests.push(request);
+    byIdentity.set(key, group);
+  }
+
+  for (const { identity, requests: group } of byIdentity.values()) {
+    const paths = group.flatMap((request) => [request.path!, ...(request.correctedPath ? [request.correctedPath] : [])]);
+    const evaluation = await evaluateIdentity(context, store, identity, paths, out);
+    for (const request of group) {
+      const target = entryTarget(store, request.es, request.entry, request.path);
+      if (typeof evaluation === 'string') {
+        out.add('skip', 'no-token', target, `Not checked: ${evaluation}.`);
+        continue;
+      }
+      const common = { source: evaluation.source, serviceAccount: `${identity.namespace}/${identity.serviceAccount}` };
+      if (request.correctedPath) {
+        const ok = granted(evaluation.capabilities[request.correctedPath] ?? [], request.capability);
+        if (ok) {
+          out.add('skip', 'store-path-invalid', target, `Not checked at ${request.path}, the path ESO builds now, because the store path contains a folder (see store.config); at the corrected path ${request.correctedPath} ${request.capability} is granted.`, { details: { ...common, correctedPath: request.correctedPath } });
+          continue;
+        }
+        const denial = explainDenial(request, request.correctedPath, evaluation);
+        out.add('fail', denial.messageId, { ...target, path: request.correctedPath }, `After the store path fix (see store.config): ${denial.message}`, { details: { ...common, ...denial.details }, cause: evaluation.note, fix: denial.fix });
+        continue;
+      }
+      const path = request.path!;
+      if (granted(evaluation.capabilities[path] ?? [], request.capability)) {
+        const allowed = allowedMessage(request, path, evaluation);
+        out.add('pass', 'allowed', target, allowed.message, { details: { ...common, ...allowed.details, capabilities: evaluation.capabilities[path] }, cause: evaluation.note });
+      } else {
+        const denial = explainDenial(request, path, evaluation);
+        out.add('fail', denial.messageId, target, denial.message, { details: { ...common, ...denial.details, capabilities: evaluation.capabilities[path] }, cause: evaluation.note, fix: denial.fix });
+      }
+    }
+  }
+}
+
+export const check: Check = {
+  meta,
+  async run(context: CheckContext): Promise<Result[]> {
+    const out = new ResultBuilder(meta);
+    for (const store of context.stores) {
+      if (store.authMethod !== 'kubernetes' || !store.kubernetes) continue;
+      await checkStore(context, store, out);
+    }
+    return out.results;
+  },
+};

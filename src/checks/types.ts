@@ -1,0 +1,71 @@
+import type { CheckContext } from '../context/context.js';
+import type { ExternalSecretView, RemoteEntry, VaultStore } from '../eso/model.js';
+import type { Fix, Result, Status, Target } from '../report/types.js';
+
+export type Need = 'kube' | 'vault' | 'operator-token' | 'login';
+
+export interface CheckMeta {
+  /** Stable id: CI gates key on it. */
+  id: string;
+  title: string;
+  /** One line for --list-checks. */
+  description: string;
+  /** Group for --only and --skip, the part of the id before the dot. */
+  group: string;
+  needs: Need[];
+  /** Message ids this check emits, with a template sentence each; docs/checks/<id>.md documents them. */
+  messages: Record<string, string>;
+}
+
+export interface Check {
+  meta: CheckMeta;
+  run(context: CheckContext): Promise<Result[]>;
+}
+
+/** Build results for one check, so every result carries the check id and a documented message id. */
+export class ResultBuilder {
+  readonly results: Result[] = [];
+
+  constructor(private readonly meta: CheckMeta) {}
+
+  add(status: Status, messageId: string, target: Target, message: string, extra: { cause?: string; fix?: Fix; details?: Record<string, unknown> } = {}): Result {
+    if (!(messageId in this.meta.messages)) {
+      throw new Error(`check ${this.meta.id} emitted undocumented message id "${messageId}"`);
+    }
+    const result: Result = { check: this.meta.id, status, messageId, target, message };
+    if (extra.cause) result.cause = extra.cause;
+    if (extra.fix) result.fix = extra.fix;
+    if (extra.details) result.details = extra.details;
+    this.results.push(result);
+    return result;
+  }
+}
+
+export function storeTarget(store: VaultStore): Target {
+  const target: Target = { kind: store.kind, name: store.name, store: store.ref };
+  if (store.namespace) target.namespace = store.namespace;
+  if (store.location) target.location = store.location;
+  return target;
+}
+
+export function entryTarget(store: VaultStore, es: ExternalSecretView, entry: RemoteEntry, path?: string): Target {
+  const target: Target = { kind: 'ExternalSecret', name: es.name, namespace: es.namespace, store: store.ref, entry: entry.id };
+  if (path !== undefined) target.path = path;
+  const location = entry.location ?? es.location;
+  if (location) target.location = location;
+  return target;
+}
+
+/** A short reference to a store for messages, for example `ClusterSecretStore vault-argo`. */
+export function storeLabel(store: VaultStore): string {
+  return store.kind === 'SecretStore' ? `SecretStore ${store.namespace}/${store.name}` : `ClusterSecretStore ${store.name}`;
+}
+
+export function quoteList(values: string[]): string {
+  return values.length === 0 ? '(none)' : values.map((value) => `"${value}"`).join(', ');
+}
+
+/** kubectl's form of a store, for fix commands. */
+export function kubectlStore(store: VaultStore): string {
+  return store.kind === 'SecretStore' ? `secretstore ${store.name} -n ${store.namespace}` : `clustersecretstore ${store.name}`;
+}

@@ -1,0 +1,190 @@
+// Command line entry point. The only module that prints and exits.
+
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+import yargs, { type Argv } from 'yargs';
+
+import { CHECKS } from '../checks/index.js';
+import { DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_MS } from '../context/options.js';
+import { renderHuman } from '../report/human.js';
+import { exitCodeOf, type Report } from '../report/types.js';
+import { runSelfCheck, type SelfCheckOptions } from '../run.js';
+import { TOOL_VERSION } from '../version.js';
+
+export class UsageError extends Error {}
+
+interface Streams {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+}
+
+const TRUE_VALUES = new Set(['1', 'true', 'yes', 't']);
+
+function readTextFile(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+}
+
+/** The operator token, in the order the vault CLI looks: --vault-token-file, VAULT_TOKEN, ~/.vault-token. */
+function operatorToken(file: string | undefined, env: NodeJS.ProcessEnv): { token?: string; source?: string } {
+  if (file) {
+    const token = readTextFile(file, '--vault-token-file').trim();
+    if (!token) throw new UsageError(`--vault-token-file ${file} is empty`);
+    return { token, source: `--vault-token-file ${file}` };
+  }
+  if (env.VAULT_TOKEN) return { token: env.VAULT_TOKEN.trim(), source: 'VAULT_TOKEN' };
+  const helper = join(env.HOME ?? homedir(), '.vault-token');
+  try {
+    const token = readFileSync(helper, 'utf8').trim();
+    if (token) return { token, source: '~/.vault-token' };
+  } catch {
+    // No token helper file: run without an operator token.
+  }
+  return {};
+}
+
+function parser(args: string[]): Argv {
+  return yargs(args)
+    .scriptName('vault-selfcheck')
+    .usage('Usage: $0 [check] [options]\n\nChecks External Secrets Operator stores and ExternalSecrets against Kubernetes and Vault,\nand prints every broken link with its fix. Exit codes: 0 healthy, 1 a check failed, 2 usage,\nconfiguration or internal error.')
+    .command(['check', '$0'], 'Check the live cluster and Vault (the default command)')
+    .option('kubeconfig', { type: 'string', describe: 'Path to the kubeconfig (default: KUBECONFIG, then ~/.kube/config)' })
+    .option('context', { type: 'string', describe: 'Kubeconfig context to use' })
+    .option('namespace', { alias: 'n', type: 'string', array: true, describe: 'Check ExternalSecrets in this namespace (repeatable)' })
+    .option('all-namespaces', { alias: 'A', type: 'boolean', describe: 'Check ExternalSecrets in all namespaces (the default)' })
+    .option('store', { type: 'string', array: true, describe: 'Check only the store of this name (repeatable)' })
+    .option('vault-addr', { type: 'string', describe: "Vault address to use instead of every store's server (default: VAULT_ADDR)" })
+    .option('ca-cert', { type: 'string', describe: 'PEM file of the CA to trust for Vault (default: VAULT_CACERT, else the store caBundle or caProvider)' })
+    .option('tls-skip-verify', { type: 'boolean', describe: 'Do not verify the Vault TLS certificate (default: VAULT_SKIP_VERIFY); ESO never does this' })
+    .option('vault-token-file', { type: 'string', describe: 'File with an operator token for reading roles, policies and mounts (default: VAULT_TOKEN, then ~/.vault-token)' })
+    .option('output', { alias: 'o', choices: ['human', 'json'] as const, default: 'human', describe: 'Report format on stdout' })
+    .option('timeout', { type: 'number', default: DEFAULT_TIMEOUT_MS / 1000, describe: 'Timeout of each request, in seconds' })
+    .option('concurrency', { type: 'number', default: DEFAULT_CONCURRENCY, describe: 'Maximum number of requests in flight' })
+    .option('only', { type: 'string', array: true, describe: 'Run only these check ids or groups (store, vault, serviceaccount, auth, policy, secret)' })
+    .option('skip', { type: 'string', array: true, describe: 'Do not run these check ids or groups' })
+    .option('strict', { type: 'boolean', default: false, describe: 'Exit 1 on warnings too' })
+    .option('list-checks', { type: 'boolean', describe: 'Print the check ids with one line each and exit' })
+    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'Show passing results in full, the facts behind each verdict, and progress on stderr (never tokens or secret values)' })
+    .version(TOOL_VERSION)
+    .alias('help', 'h')
+    .strict()
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .exitProcess(false)
+    .fail((message, error) => {
+      throw new UsageError(message || error?.message || 'invalid arguments');
+    });
+}
+
+function listChecks(): string {
+  const width = Math.max(...CHECKS.map((check) => check.meta.id.length));
+  return `${CHECKS.map((check) => `${check.meta.id.padEnd(width)}  ${check.meta.description}`).join('\n')}\n`;
+}
+
+/** Run the CLI and return its exit code. */
+export async function main(args: string[], streams: Streams = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
+  const { stdout, stderr, env } = streams;
+  let argv: Record<string, unknown>;
+  let helpShown = false;
+  try {
+    const yargsParser = parser(args);
+    argv = (await yargsParser.parseAsync(args, {}, (_error, _parsed, output) => {
+      if (output) {
+        helpShown = true;
+        stdout.write(`${output}\n`);
+      }
+    })) as Record<string, unknown>;
+  } catch (error) {
+    stderr.write(`vault-selfcheck: ${(error as Error).message}\nRun vault-selfcheck --help for usage.\n`);
+    return 2;
+  }
+  if (helpShown || argv.help || argv.version) return 0;
+  if (argv.listChecks) {
+    stdout.write(listChecks());
+    return 0;
+  }
+  const positional = (argv._ as (string | number)[]).map(String).filter((arg) => arg !== 'check');
+  if (positional.length > 0) {
+    stderr.write(`vault-selfcheck: unknown command "${positional[0]}"\nRun vault-selfcheck --help for usage.\n`);
+    return 2;
+  }
+
+  let options: SelfCheckOptions;
+  try {
+    const timeout = Number(argv.timeout);
+    const concurrency = Number(argv.concurrency);
+    if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError(`--timeout must be a positive number of seconds, got ${String(argv.timeout)}`);
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency must be a positive integer, got ${String(argv.concurrency)}`);
+    if (argv.allNamespaces && (argv.namespace as string[] | undefined)?.length) throw new UsageError('-A and -n cannot be used together');
+    const caPath = (argv.caCert as string | undefined) ?? env.VAULT_CACERT;
+    const token = operatorToken(argv.vaultTokenFile as string | undefined, env);
+    const vaultAddr = (argv.vaultAddr as string | undefined) ?? env.VAULT_ADDR;
+    if (vaultAddr && !/^https?:\/\//.test(vaultAddr)) throw new UsageError(`Vault address "${vaultAddr}" must start with http:// or https://`);
+    options = {
+      kubeconfig: argv.kubeconfig as string | undefined,
+      context: argv.context as string | undefined,
+      namespaces: (argv.namespace as string[] | undefined) ?? [],
+      stores: (argv.store as string[] | undefined) ?? [],
+      vaultAddr,
+      vaultAddrSource: argv.vaultAddr ? '--vault-addr' : env.VAULT_ADDR ? 'VAULT_ADDR' : undefined,
+      caCertPem: caPath ? readTextFile(caPath, argv.caCert ? '--ca-cert' : 'VAULT_CACERT') : undefined,
+      caCertSource: caPath ? `${argv.caCert ? '--ca-cert' : 'VAULT_CACERT'} ${caPath}` : undefined,
+      tlsSkipVerify: Boolean(argv.tlsSkipVerify) || TRUE_VALUES.has((env.VAULT_SKIP_VERIFY ?? '').toLowerCase()),
+      operatorToken: token.token,
+      operatorTokenSource: token.source,
+      vaultNamespace: env.VAULT_NAMESPACE || undefined,
+      timeoutMs: timeout * 1000,
+      concurrency,
+      verbose: Boolean(argv.verbose),
+      only: (argv.only as string[] | undefined) ?? [],
+      skip: (argv.skip as string[] | undefined) ?? [],
+    };
+  } catch (error) {
+    stderr.write(`vault-selfcheck: ${(error as Error).message}\n`);
+    return 2;
+  }
+
+  const human = argv.output === 'human';
+  const interactive = Boolean(stderr.isTTY) && human;
+  let spinner: { text: string; stop(): void } | undefined;
+  if (interactive) {
+    const { default: ora } = await import('ora');
+    spinner = ora({ stream: stderr as NodeJS.WriteStream, text: 'Starting' }).start();
+    options.progress = (message) => {
+      spinner!.text = message;
+    };
+  } else if (options.verbose) {
+    options.progress = (message) => stderr.write(`${message}\n`);
+  }
+
+  const controller = new AbortController();
+  const onInterrupt = () => controller.abort();
+  process.once('SIGINT', onInterrupt);
+  let report: Report;
+  try {
+    report = await runSelfCheck({ ...options, signal: controller.signal });
+  } catch (error) {
+    spinner?.stop();
+    stderr.write(`vault-selfcheck: internal error: ${(error as Error).message}\n`);
+    if (options.verbose && (error as Error).stack) stderr.write(`${(error as Error).stack}\n`);
+    return 2;
+  } finally {
+    process.removeListener('SIGINT', onInterrupt);
+  }
+  spinner?.stop();
+  if (options.tlsSkipVerify) stderr.write('WARNING: TLS verification of Vault is switched off; results about TLS do not hold for ESO.\n');
+
+  if (human) {
+    const color = Boolean(stdout.isTTY) && env.NO_COLOR === undefined && env.TERM !== 'dumb';
+    stdout.write(renderHuman(report, { color, verbose: options.verbose }));
+  } else {
+    stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  }
+  if (controller.signal.aborted) return 130;
+  return exitCodeOf(report, { strict: argv.strict === true });
+}

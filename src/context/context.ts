@@ -1,0 +1,293 @@
+// Facts loaded once per run and shared by every check. Each fact is memoized by key, so two
+// checks that need the same login or read cause one request, and all network calls go through
+// one limiter so --concurrency bounds the load on the servers.
+
+import { Buffer } from 'node:buffer';
+
+import { loginIdentities, identityKey, type LoginIdentity } from '../eso/identity.js';
+import { storeOfEntry, type ExternalSecretView, type RemoteEntry, type VaultStore } from '../eso/model.js';
+import type { MountInfo } from '../eso/storepath.js';
+import type { KubeClient } from '../kube/client.js';
+import * as api from '../vault/api.js';
+import { VaultClient, VaultError } from '../vault/client.js';
+import { Limiter, Memo, settle, type Fact } from './limit.js';
+import { ESO_TOKEN_SECONDS, type RunOptions } from './options.js';
+
+export interface Consumer {
+  es: ExternalSecretView;
+  entries: RemoteEntry[];
+}
+
+export interface LoginFact extends api.LoginResult {
+  identity: LoginIdentity;
+}
+
+/** Where a login attempt stopped: at the TokenRequest or at Vault. */
+export class LoginError extends Error {
+  constructor(
+    readonly stage: 'token-request' | 'login',
+    readonly cause: Error,
+  ) {
+    super(cause.message);
+    this.name = 'LoginError';
+  }
+}
+
+export interface TrustSource {
+  pem?: string;
+  source: string;
+  error?: string;
+}
+
+export class CheckContext {
+  readonly stores: VaultStore[];
+  readonly externalSecrets: ExternalSecretView[];
+  readonly kube?: KubeClient;
+  private readonly memo = new Memo();
+  private readonly limiter: Limiter;
+  private readonly clients = new Map<string, VaultClient>();
+  private readonly logins: { client: VaultClient; token: string; namespace?: string }[] = [];
+
+  constructor(
+    readonly options: RunOptions,
+    inputs: { stores: VaultStore[]; externalSecrets: ExternalSecretView[]; kube?: KubeClient },
+  ) {
+    this.stores = inputs.stores;
+    this.externalSecrets = inputs.externalSecrets;
+    this.kube = inputs.kube;
+    this.limiter = new Limiter(options.concurrency);
+  }
+
+  get hasOperatorToken(): boolean {
+    return Boolean(this.options.operatorToken);
+  }
+
+  /** The ExternalSecrets that read from a store, with only the entries that use it. */
+  consumers(store: VaultStore): Consumer[] {
+    const out: Consumer[] = [];
+    for (const es of this.externalSecrets) {
+      const entries = es.entries.filter((entry) => !entry.generator && storeOfEntry(es, entry) === store.ref);
+      if (entries.length > 0) out.push({ es, entries });
+    }
+    return out;
+  }
+
+  identities(store: VaultStore): LoginIdentity[] {
+    return loginIdentities(
+      store,
+      this.consumers(store).map((consumer) => consumer.es),
+    );
+  }
+
+  /** The identity ESO logs in as when syncing one ExternalSecret through a store. */
+  identityFor(store: VaultStore, es: ExternalSecretView): LoginIdentity | undefined {
+    return this.identities(store).find((identity) => identity.consumers.includes(`${es.namespace}/${es.name}`));
+  }
+
+  serverOf(store: VaultStore): { address: string; source: string } {
+    if (this.options.vaultAddr) return { address: this.options.vaultAddr, source: this.options.vaultAddrSource ?? '--vault-addr' };
+    return { address: store.server, source: `${store.ref} spec.provider.vault.server` };
+  }
+
+  loginNamespace(store: VaultStore): string | undefined {
+    return store.authNamespace ?? store.vaultNamespace;
+  }
+
+  operatorNamespace(store: VaultStore, forAuth = false): string | undefined {
+    return (forAuth ? store.authNamespace : undefined) ?? store.vaultNamespace ?? this.options.vaultNamespace;
+  }
+
+  private run<T>(key: string, load: () => Promise<T>): Promise<Fact<T>> {
+    return this.memo.get(key, () => settle(() => this.limiter.run(load)));
+  }
+
+  /** The CA that will be trusted for a store: --ca-cert, else the store's caBundle or caProvider. */
+  trust(store: VaultStore): Promise<TrustSource> {
+    return this.memo.get(`trust:${store.ref}`, async () => {
+      if (this.options.caCertPem) return { pem: this.options.caCertPem, source: this.options.caCertSource ?? '--ca-cert' };
+      if (store.caBundle) {
+        const pem = decodeCaBundle(store.caBundle);
+        if (!pem) return { source: 'caBundle', error: 'spec.provider.vault.caBundle is not base64-encoded PEM' };
+        return { pem, source: 'caBundle' };
+      }
+      if (store.caProvider) {
+        const provider = store.caProvider;
+        const namespace = store.kind === 'SecretStore' ? store.namespace : provider.namespace;
+        if (!namespace) return { source: 'caProvider', error: 'caProvider has no namespace, which a ClusterSecretStore requires (ESO: missing namespace on caProvider secret)' };
+        if (!this.kube) return { source: 'caProvider', error: 'caProvider needs the Kubernetes API, which is not available' };
+        const type = provider.type === 'Secret' ? 'Secret' : 'ConfigMap';
+        try {
+          const pem = await this.limiter.run(() => this.kube!.readConfigValue(type, namespace, provider.name, provider.key));
+          if (!pem) return { source: `caProvider ${type} ${namespace}/${provider.name}`, error: `key "${provider.key}" not found in ${type} ${namespace}/${provider.name}` };
+          return { pem, source: `caProvider ${type} ${namespace}/${provider.name}` };
+        } catch (error) {
+          return { source: `caProvider ${type} ${namespace}/${provider.name}`, error: (error as Error).message };
+        }
+      }
+      return { source: 'system roots' };
+    });
+  }
+
+  /** One Vault client per server address and trust, shared by stores that agree on both. */
+  async vault(store: VaultStore): Promise<VaultClient> {
+    const trust = await this.trust(store);
+    const { address } = this.serverOf(store);
+    const key = `${address}|${trust.pem ?? ''}|${this.options.tlsSkipVerify}`;
+    let client = this.clients.get(key);
+    if (!client) {
+      client = new VaultClient({ address, caPem: trust.pem, skipVerify: this.options.tlsSkipVerify, timeoutMs: this.options.timeoutMs });
+      this.clients.set(key, client);
+    }
+    return client;
+  }
+
+  health(store: VaultStore): Promise<Fact<api.Health>> {
+    return this.run(`health:${this.serverOf(store).address}:${store.ref}`, async () => api.readHealth(await this.vault(store)));
+  }
+
+  serviceAccountExists(namespace: string, name: string): Promise<Fact<boolean>> {
+    return this.run(`sa:${namespace}/${name}`, async () => {
+      if (!this.kube) throw new Error('the Kubernetes API is not available');
+      return this.kube.serviceAccountExists(namespace, name);
+    });
+  }
+
+  namespacesWithServiceAccount(name: string): Promise<Fact<string[]>> {
+    return this.run(`sa-namespaces:${name}`, async () => {
+      if (!this.kube) throw new Error('the Kubernetes API is not available');
+      return this.kube.namespacesWithServiceAccount(name);
+    });
+  }
+
+  private operator(): string {
+    if (!this.options.operatorToken) throw new Error('no operator token');
+    return this.options.operatorToken;
+  }
+
+  authMounts(store: VaultStore): Promise<Fact<api.AuthMount[]>> {
+    const namespace = this.operatorNamespace(store, true);
+    return this.run(`auth-mounts:${this.serverOf(store).address}:${namespace ?? ''}`, async () => api.listAuthMounts(await this.vault(store), this.operator(), namespace));
+  }
+
+  role(store: VaultStore): Promise<Fact<api.RoleData | undefined>> {
+    const k8s = store.kubernetes!;
+    const namespace = this.operatorNamespace(store, true);
+    return this.run(`role:${this.serverOf(store).address}:${namespace ?? ''}:${k8s.mountPath}:${k8s.role.toLowerCase()}`, async () =>
+      api.readKubernetesRole(await this.vault(store), this.operator(), k8s.mountPath, k8s.role, namespace),
+    );
+  }
+
+  authConfig(store: VaultStore): Promise<Fact<Record<string, unknown> | undefined>> {
+    const k8s = store.kubernetes!;
+    const namespace = this.operatorNamespace(store, true);
+    return this.run(`auth-config:${this.serverOf(store).address}:${namespace ?? ''}:${k8s.mountPath}`, async () =>
+      api.readKubernetesConfig(await this.vault(store), this.operator(), k8s.mountPath, namespace),
+    );
+  }
+
+  /** The secrets mount table, from sys/mounts with the operator token. */
+  secretsMounts(store: VaultStore): Promise<Fact<MountInfo[]>> {
+    const namespace = this.operatorNamespace(store);
+    return this.run(`mounts:${this.serverOf(store).address}:${namespace ?? ''}`, async () => api.listSecretsMounts(await this.vault(store), this.operator(), namespace));
+  }
+
+  /** The mount holding a path, asked with a login token (sys/internal/ui/mounts). */
+  mountOfPathWithToken(store: VaultStore, token: string, path: string): Promise<Fact<MountInfo>> {
+    return this.run(`mount-of:${this.serverOf(store).address}:${token.slice(-6)}:${path}`, async () =>
+      api.lookupMountOf(await this.vault(store), token, path, store.vaultNamespace),
+    );
+  }
+
+  policyText(store: VaultStore, name: string): Promise<Fact<string | undefined>> {
+    const namespace = this.operatorNamespace(store, true);
+    return this.run(`policy:${this.serverOf(store).address}:${namespace ?? ''}:${name}`, async () => api.readAclPolicy(await this.vault(store), this.operator(), name, namespace));
+  }
+
+  /** TokenRequest for the identity exactly as ESO makes it, then the Vault login. */
+  login(store: VaultStore, identity: LoginIdentity): Promise<Fact<LoginFact>> {
+    const k8s = store.kubernetes!;
+    const namespace = this.loginNamespace(store);
+    const key = `login:${this.serverOf(store).address}:${namespace ?? ''}:${k8s.mountPath}:${k8s.role}:${identityKey(identity)}:${identity.audiences.join(',')}`;
+    return this.run(key, async () => {
+      if (!this.kube) throw new LoginError('token-request', new Error('the Kubernetes API is not available'));
+      let jwt: string;
+      try {
+        jwt = await this.kube.createServiceAccountToken(identity.namespace, identity.serviceAccount, identity.audiences, ESO_TOKEN_SECONDS);
+      } catch (error) {
+        throw new LoginError('token-request', error as Error);
+      }
+      const client = await this.vault(store);
+      try {
+        const result = await api.kubernetesLogin(client, { mountPath: k8s.mountPath, role: k8s.role, jwt, namespace });
+        this.logins.push({ client, token: result.token, namespace });
+        return { ...result, identity };
+      } catch (error) {
+        throw new LoginError('login', error as Error);
+      }
+    });
+  }
+
+  /** sys/capabilities-self for the login token of an identity, one request per identity. */
+  capabilities(store: VaultStore, identity: LoginIdentity, paths: string[]): Promise<Fact<Record<string, string[]>>> {
+    const unique = [...new Set(paths)].sort();
+    return this.run(`caps:${store.ref}:${identityKey(identity)}:${unique.join('|')}`, async () => {
+      const login = await this.login(store, identity);
+      if (!login.ok) throw login.error;
+      return api.capabilitiesSelf(await this.vault(store), login.value.token, unique, store.vaultNamespace);
+    });
+  }
+
+  /** Read a data path with the identity's login token. */
+  readAs(store: VaultStore, identity: LoginIdentity, pathWithQuery: string): Promise<Fact<api.SecretRead>> {
+    return this.run(`read:${store.ref}:${identityKey(identity)}:${pathWithQuery}`, async () => {
+      const login = await this.login(store, identity);
+      if (!login.ok) throw login.error;
+      return api.readSecretPath(await this.vault(store), login.value.token, pathWithQuery, store.version, store.vaultNamespace);
+    });
+  }
+
+  /** Read a data path with the operator token. */
+  readAsOperator(store: VaultStore, pathWithQuery: string, version: 'v1' | 'v2' = store.version): Promise<Fact<api.SecretRead>> {
+    const namespace = this.operatorNamespace(store);
+    return this.run(`read-op:${this.serverOf(store).address}:${namespace ?? ''}:${version}:${pathWithQuery}`, async () =>
+      api.readSecretPath(await this.vault(store), this.operator(), pathWithQuery, version, namespace),
+    );
+  }
+
+  /** Revoke every Vault token this run obtained by login, then close the clients. */
+  async close(): Promise<{ revoked: number; failed: number }> {
+    let revoked = 0;
+    let failed = 0;
+    const logins = this.logins.splice(0);
+    await Promise.all(
+      logins.map(async (login) => {
+        try {
+          await api.revokeSelf(login.client, login.token, login.namespace);
+          revoked += 1;
+        } catch (error) {
+          // A token that is already gone needs no revocation.
+          if (error instanceof VaultError && error.status === 403) revoked += 1;
+          else failed += 1;
+        }
+      }),
+    );
+    await Promise.all([...this.clients.values()].map((client) => client.close()));
+    this.clients.clear();
+    return { revoked, failed };
+  }
+
+  requestCounts(): Record<string, number> {
+    const counts: Record<string, number> = { ...(this.kube?.counts ?? {}) };
+    for (const client of this.clients.values()) {
+      for (const [kind, count] of Object.entries(client.counts)) counts[kind] = (counts[kind] ?? 0) + count;
+    }
+    return counts;
+  }
+}
+
+/** ESO accepts caBundle as base64 of the PEM, and also base64 of that. */
+export function decodeCaBundle(value: string): string | undefined {
+  let text = Buffer.from(value, 'base64').toString('utf8');
+  if (!text.includes('-----BEGIN')) text = Buffer.from(text, 'base64').toString('utf8');
+  return text.includes('-----BEGIN') ? text : undefined;
+}

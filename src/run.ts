@@ -1,0 +1,244 @@
+// The live run: discover ESO objects, load shared facts, run every check with failures isolated,
+// revoke what was obtained, and return the canonical report. Never prints and never exits.
+
+import { CHECKS, selectChecks } from './checks/index.js';
+import type { Check } from './checks/types.js';
+import { CheckContext } from './context/context.js';
+import { DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_MS, type RunOptions } from './context/options.js';
+import { isVaultStore, ManifestError, parseExternalSecret, parseVaultStore, type ExternalSecretView, type VaultStore } from './eso/model.js';
+import { KubeClient, KubeError } from './kube/client.js';
+import { SCHEMA_VERSION, summarize, type Fix, type Report, type Result, type StoreSummary } from './report/types.js';
+import { TOOL_NAME, TOOL_VERSION } from './version.js';
+
+export interface SelfCheckOptions extends Partial<RunOptions> {
+  only?: string[];
+  skip?: string[];
+  /** Aborting stops the run after revoking every Vault token it obtained. */
+  signal?: AbortSignal;
+}
+
+type ReportError = Report['errors'][number];
+
+function emptyReport(mode: Report['mode']): Report {
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    tool: { name: TOOL_NAME, version: TOOL_VERSION },
+    mode,
+    generatedAt: new Date().toISOString(),
+    summary: summarize([]),
+    stores: [],
+    results: [],
+    errors: [],
+  };
+}
+
+function kubeFailure(error: unknown, what: string): ReportError {
+  if (error instanceof KubeError) {
+    const fix: Fix = { summary: '', commands: [] };
+    switch (error.kind) {
+      case 'config':
+        fix.summary = 'Point the tool at a cluster with --kubeconfig, KUBECONFIG or --context.';
+        fix.commands = ['kubectl config get-contexts'];
+        break;
+      case 'forbidden':
+        fix.summary = `Grant the user running this tool get and list on ${what}.`;
+        fix.commands = [`kubectl auth can-i list ${what}`];
+        break;
+      case 'unauthorized':
+        fix.summary = 'Refresh the credentials in the kubeconfig (log in to the cluster again).';
+        fix.commands = ['kubectl get --raw /readyz'];
+        break;
+      default:
+        fix.summary = 'Check that the API server in the kubeconfig is reachable from here.';
+        fix.commands = ['kubectl cluster-info'];
+    }
+    return { message: error.message, fix };
+  }
+  return { message: `${what}: ${(error as Error).message ?? String(error)}` };
+}
+
+interface Discovery {
+  stores: VaultStore[];
+  externalSecrets: ExternalSecretView[];
+  errors: ReportError[];
+  apiVersion?: string;
+}
+
+/** Read the ESO objects the run checks, served as external-secrets.io/v1 or v1beta1. */
+async function discover(kube: KubeClient, options: RunOptions): Promise<Discovery> {
+  const errors: ReportError[] = [];
+  let versions: string[];
+  try {
+    versions = await kube.esoVersions();
+  } catch (error) {
+    return { stores: [], externalSecrets: [], errors: [kubeFailure(error, 'API groups')] };
+  }
+  const version = ['v1', 'v1beta1'].find((candidate) => versions.includes(candidate));
+  if (!version) {
+    const message = versions.length
+      ? `The cluster serves external-secrets.io only as ${versions.join(', ')}; this tool reads v1 and v1beta1.`
+      : `The cluster at ${kube.server} does not serve the external-secrets.io API group: the External Secrets Operator CRDs are not installed.`;
+    return {
+      stores: [],
+      externalSecrets: [],
+      errors: [{ message, fix: { summary: 'Install or upgrade the External Secrets Operator CRDs, or choose another context with --context.', commands: ['kubectl get crd | grep external-secrets.io'] } }],
+    };
+  }
+
+  const stores: VaultStore[] = [];
+  const addStores = (items: Record<string, unknown>[], kind: 'ClusterSecretStore' | 'SecretStore') => {
+    for (const item of items) {
+      const object = { ...item, kind, apiVersion: item.apiVersion ?? `external-secrets.io/${version}` };
+      if (!isVaultStore(object)) continue;
+      try {
+        stores.push(parseVaultStore(object));
+      } catch (error) {
+        if (error instanceof ManifestError) errors.push({ message: error.message });
+        else throw error;
+      }
+    }
+  };
+  try {
+    addStores((await kube.listClusterObjects(version, 'clustersecretstores')).items, 'ClusterSecretStore');
+  } catch (error) {
+    errors.push(kubeFailure(error, 'clustersecretstores.external-secrets.io'));
+  }
+  try {
+    addStores((await kube.listNamespacedObjects(version, 'secretstores', options.namespaces)).items, 'SecretStore');
+  } catch (error) {
+    errors.push(kubeFailure(error, 'secretstores.external-secrets.io'));
+  }
+  let externalSecrets: ExternalSecretView[] = [];
+  try {
+    const list = await kube.listNamespacedObjects(version, 'externalsecrets', options.namespaces);
+    externalSecrets = list.items.map((item) => parseExternalSecret(item));
+  } catch (error) {
+    errors.push(kubeFailure(error, 'externalsecrets.external-secrets.io'));
+  }
+
+  let selected = stores;
+  if (options.stores.length > 0) {
+    selected = stores.filter((store) => options.stores.includes(store.name) || options.stores.includes(store.ref));
+    const missing = options.stores.filter((name) => !stores.some((store) => store.name === name || store.ref === name));
+    for (const name of missing) {
+      errors.push({ message: `--store ${name}: no Vault SecretStore or ClusterSecretStore of that name was found.`, fix: { summary: 'List the stores and check the name.', commands: ['kubectl get clustersecretstores,secretstores -A'] } });
+    }
+  }
+  return { stores: selected, externalSecrets, errors, apiVersion: `external-secrets.io/${version}` };
+}
+
+export function resolveOptions(options: SelfCheckOptions): RunOptions {
+  return {
+    namespaces: options.namespaces ?? [],
+    stores: options.stores ?? [],
+    tlsSkipVerify: options.tlsSkipVerify ?? false,
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    concurrency: options.concurrency ?? DEFAULT_CONCURRENCY,
+    verbose: options.verbose ?? false,
+    ...options,
+  } as RunOptions;
+}
+
+/** Run one check with its crash turned into an `error` result instead of ending the run. */
+export async function runIsolated(check: Check, context: CheckContext): Promise<Result[]> {
+  try {
+    return await check.run(context);
+  } catch (error) {
+    return [
+      {
+        check: check.meta.id,
+        status: 'error',
+        messageId: 'internal-error',
+        target: { kind: 'Vault' },
+        message: `The check stopped with an internal error: ${(error as Error).message ?? String(error)}.`,
+        fix: { summary: 'Run again with --verbose and report the problem with the output.', commands: [] },
+      },
+    ];
+  }
+}
+
+export function sortResults(results: Result[], stores: VaultStore[]): Result[] {
+  const storeIndex = new Map(stores.map((store, index) => [store.ref, index]));
+  const checkIndex = new Map(CHECKS.map((check, index) => [check.meta.id, index]));
+  const key = (result: Result) => [result.target.namespace ?? '', result.target.name ?? '', result.target.entry ?? '', result.target.path ?? ''].join('\u0000');
+  return results
+    .map((result, index) => ({ result, index }))
+    .sort((a, b) => {
+      const byStore = (storeIndex.get(a.result.target.store ?? '') ?? -1) - (storeIndex.get(b.result.target.store ?? '') ?? -1);
+      if (byStore !== 0) return byStore;
+      const byCheck = (checkIndex.get(a.result.check) ?? 99) - (checkIndex.get(b.result.check) ?? 99);
+      if (byCheck !== 0) return byCheck;
+      const byKey = key(a.result).localeCompare(key(b.result));
+      return byKey !== 0 ? byKey : a.index - b.index;
+    })
+    .map((entry) => entry.result);
+}
+
+export function storeSummaries(stores: VaultStore[], context?: CheckContext): StoreSummary[] {
+  return stores.map((store) => {
+    const summary: StoreSummary = { ref: store.ref, kind: store.kind, name: store.name, server: context ? context.serverOf(store).address : store.server };
+    if (store.namespace) summary.namespace = store.namespace;
+    return summary;
+  });
+}
+
+/** Check a live cluster and Vault; returns the report and never throws for environment problems. */
+export async function runSelfCheck(input: SelfCheckOptions = {}): Promise<Report> {
+  const options = resolveOptions(input);
+  const report = emptyReport('live');
+  const selection = selectChecks(input.only ?? [], input.skip ?? []);
+  if (selection.unknown.length > 0) {
+    report.errors.push({ message: `Unknown check or group: ${selection.unknown.join(', ')}.`, fix: { summary: 'List the check ids with --list-checks.', commands: ['vault-selfcheck --list-checks'] } });
+    return report;
+  }
+
+  let kube: KubeClient;
+  try {
+    options.progress?.('Reading the kubeconfig');
+    kube = await KubeClient.connect({ kubeconfig: options.kubeconfig, context: options.context, timeoutMs: options.timeoutMs });
+  } catch (error) {
+    report.errors.push(kubeFailure(error, 'kubeconfig'));
+    return report;
+  }
+  options.progress?.(`Discovering External Secrets objects in ${kube.contextName}`);
+  const discovery = await discover(kube, options);
+  report.errors.push(...discovery.errors);
+  if (discovery.stores.length === 0 && discovery.errors.length === 0) {
+    report.errors.push({
+      message: `No SecretStore or ClusterSecretStore with a vault provider was found${options.namespaces.length ? ` in namespaces ${options.namespaces.join(', ')}` : ''} (context ${kube.contextName}).`,
+      fix: { summary: 'Check the context and namespaces, or run lint on the manifests.', commands: ['kubectl get clustersecretstores,secretstores -A'] },
+    });
+  }
+
+  const context = new CheckContext(options, { stores: discovery.stores, externalSecrets: discovery.externalSecrets, kube });
+  const results: Result[] = [];
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<'aborted'>((resolve) => {
+    onAbort = () => resolve('aborted');
+    if (input.signal?.aborted) resolve('aborted');
+    else input.signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    if (discovery.stores.length > 0) {
+      for (const check of selection.checks) {
+        options.progress?.(`Running ${check.meta.id}`);
+        const outcome = await Promise.race([runIsolated(check, context), aborted]);
+        if (outcome === 'aborted') {
+          report.errors.push({ message: `Interrupted while running ${check.meta.id}; the results so far are incomplete.` });
+          break;
+        }
+        results.push(...outcome);
+      }
+    }
+  } finally {
+    if (onAbort) input.signal?.removeEventListener('abort', onAbort);
+    const revoked = await context.close();
+    if (revoked.failed > 0) {
+      report.errors.push({ message: `${revoked.failed} Vault token(s) obtained by login could not be revoked; they expire with the role's token_ttl.` });
+    }
+  }
+  report.results = sortResults(results, discovery.stores);
+  report.summary = summarize(report.results);
+  report.stores = storeSummaries(discovery.stores, context);
+  return report;
+}
