@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the real test servers (etcd, kube-apiserver, HashiCorp Vault 1.14.x) from their Go modules
+# Builds the real test servers (etcd, kube-apiserver, HashiCorp Vault 1.14.2) from their Go modules
 # through the wrapper modules beside this script. Each binary is cached outside the repository under
 # a key made from its wrapper's go.mod, go.sum and build flags, so a later run with the same pins
 # builds nothing.
@@ -24,7 +24,7 @@ k8s_ldflags() {
 targets=(
   "etcd|etcd|go.etcd.io/etcd/server/v3||-s -w"
   "kube-apiserver|kube-apiserver|k8s.io/kubernetes/cmd/kube-apiserver|selinux,notest,grpcnotrace|$(k8s_ldflags)"
-  "vault|vault|github.com/hashicorp/vault|vault|-s -w -X github.com/hashicorp/vault/sdk/version.Version=1.14.10 -X github.com/hashicorp/vault/sdk/version.VersionPrerelease="
+  "vault|vault|github.com/hashicorp/vault|vault|-s -w -X github.com/hashicorp/vault/sdk/version.Version=1.14.2 -X github.com/hashicorp/vault/sdk/version.VersionPrerelease="
 )
 
 key_of() { # name tags ldflags
