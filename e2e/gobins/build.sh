@@ -28,8 +28,41 @@ targets=(
 )
 
 key_of() { # name tags ldflags
-  cat "$here/$1/go.mod" "$here/$1/go.sum" <(printf '%s\n%s\n%s\n' "$2" "$3" "$(go env GOVERSION)") |
+  cat "$here/$1/go.mod" "$here/$1/go.sum" <(printf '%s\n%s\n%s\n%s\n' "$2" "$3" "$(go env GOVERSION)" "$([[ $1 == vault ]] && echo "$VAULT_SDK_PATCH")") |
     sha256sum | cut -c1-16
+}
+
+# Vault 1.14.2 was released with the sdk of its own tree, which no tagged sdk module matches. The
+# nearest tag, sdk v0.9.2, has everything 1.14.2 calls but also a start-up assertion (every path
+# with a create operation needs an existence check) that 1.14.2's own sys backend fails, so Vault
+# panics on its first request. The build copies sdk v0.9.2 from the module cache to a scratch
+# directory outside the repository, removes that assertion, and builds with a replace pointing
+# there. Nothing of it is kept in the repository.
+VAULT_SDK_PATCH="remove-existence-check-assertion-1"
+
+build_one() { # name package tags ldflags output
+  local name=$1 pkg=$2 tags=$3 ldflags=$4 output=$5 workdir
+  (cd "$here/$name" && go mod download)
+  if [[ "$name" != vault ]]; then
+    (cd "$here/$name" && go build ${tags:+-tags "$tags"} -ldflags "$ldflags" -o "$output" "$pkg")
+    return
+  fi
+  workdir=$(mktemp -d)
+  trap 'rm -rf "$workdir"' RETURN
+  cp "$here/vault/go.mod" "$here/vault/go.sum" "$workdir/"
+  local sdk
+  sdk=$(cd "$workdir" && go list -m -f '{{.Dir}}' github.com/hashicorp/vault/sdk)
+  cp -r "$sdk" "$workdir/sdk"
+  chmod -R u+w "$workdir/sdk"
+  local file="$workdir/sdk/framework/backend.go"
+  local count
+  count=$(grep -c 'panic(fmt.Sprintf("Pattern %v defines a CreateOperation but no ExistenceCheck", p.Pattern))' "$file" || true)
+  if [[ "$count" != 2 ]]; then
+    echo "error: the sdk assertion to remove was not found in $sdk (found $count of 2 lines)" >&2
+    return 1
+  fi
+  sed -i 's|panic(fmt.Sprintf("Pattern %v defines a CreateOperation but no ExistenceCheck", p.Pattern))|// assertion removed for the test build|' "$file"
+  (cd "$workdir" && go mod edit -replace=github.com/hashicorp/vault/sdk=./sdk && go build ${tags:+-tags "$tags"} -ldflags "$ldflags" -o "$output" "$pkg")
 }
 
 paths_only=0
@@ -56,7 +89,7 @@ for t in "${targets[@]}"; do
   log="$cache/logs/$name.log"
   echo "building $name (log: $log) ..." >&2
   start=$(date +%s)
-  if ! (cd "$here/$name" && go mod download && go build ${tags:+-tags "$tags"} -ldflags "$ldflags" -o "$path.tmp" "$pkg") >"$log" 2>&1; then
+  if ! build_one "$name" "$pkg" "$tags" "$ldflags" "$path.tmp" >"$log" 2>&1; then
     echo "error: building $name failed after $(( $(date +%s) - start )) s; the last lines of $log:" >&2
     tail -n 20 "$log" >&2
     exit 2
