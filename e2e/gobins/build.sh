@@ -28,7 +28,9 @@ targets=(
 )
 
 key_of() { # name tags ldflags
-  cat "$here/$1/go.mod" "$here/$1/go.sum" <(printf '%s\n%s\n%s\n%s\n' "$2" "$3" "$(go env GOVERSION)" "$([[ $1 == vault ]] && echo "$VAULT_SDK_PATCH")") |
+  local patch=''
+  [[ "$1" == vault ]] && patch="$VAULT_SDK_PATCH"$'\n'
+  cat "$here/$1/go.mod" "$here/$1/go.sum" <(printf '%s\n%s\n%s\n%s' "$2" "$3" "$(go env GOVERSION)" "$patch") |
     sha256sum | cut -c1-16
 }
 
