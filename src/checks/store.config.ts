@@ -47,7 +47,7 @@ async function mountTable(context: CheckContext, store: VaultStore): Promise<{ m
   if (!identity || !store.path) return { reason: 'no operator token (VAULT_TOKEN) and no login to ask with' };
   const login = await context.login(store, identity);
   if (!login.ok) return { reason: 'no operator token (VAULT_TOKEN), and the store login failed' };
-  const mount = await context.mountOfPathWithToken(store, login.value.token, store.path);
+  const mount = await context.mountOfPathAs(store, identity, store.path);
   if (mount.ok) return { mounts: [mount.value], source: 'sys/internal/ui/mounts with the login token' };
   const status = mount.error instanceof VaultError ? mount.error.status : undefined;
   return { reason: `no operator token, and the login token may not look up the mount of "${store.path}"${status ? ` (HTTP ${status})` : ''}` };

@@ -46,6 +46,7 @@ export class CheckContext {
   private readonly memo = new Memo();
   private readonly limiter: Limiter;
   private readonly clients = new Map<string, VaultClient>();
+  private readonly clientKeys = new Map<VaultClient, string>();
   private readonly logins: { client: VaultClient; token: string; namespace?: string }[] = [];
 
   constructor(
@@ -141,8 +142,15 @@ export class CheckContext {
     return client;
   }
 
-  health(store: VaultStore): Promise<Fact<api.Health>> {
-    return this.run(`health:${this.serverOf(store).address}:${store.ref}`, async () => api.readHealth(await this.vault(store)));
+  /** sys/health once per Vault client, so stores that share a server and trust share one request. */
+  async health(store: VaultStore): Promise<Fact<api.Health>> {
+    const client = await this.vault(store);
+    let key = this.clientKeys.get(client);
+    if (key === undefined) {
+      key = String(this.clientKeys.size);
+      this.clientKeys.set(client, key);
+    }
+    return this.run(`health:${key}`, () => api.readHealth(client));
   }
 
   serviceAccountExists(namespace: string, name: string): Promise<Fact<boolean>> {
@@ -192,10 +200,12 @@ export class CheckContext {
   }
 
   /** The mount holding a path, asked with a login token (sys/internal/ui/mounts). */
-  mountOfPathWithToken(store: VaultStore, token: string, path: string): Promise<Fact<MountInfo>> {
-    return this.run(`mount-of:${this.serverOf(store).address}:${token.slice(-6)}:${path}`, async () =>
-      api.lookupMountOf(await this.vault(store), token, path, store.vaultNamespace),
-    );
+  mountOfPathAs(store: VaultStore, identity: LoginIdentity, path: string): Promise<Fact<MountInfo>> {
+    return this.run(`mount-of:${store.ref}:${identityKey(identity)}:${path}`, async () => {
+      const login = await this.login(store, identity);
+      if (!login.ok) throw login.error;
+      return api.lookupMountOf(await this.vault(store), login.value.token, path, store.vaultNamespace);
+    });
   }
 
   policyText(store: VaultStore, name: string): Promise<Fact<string | undefined>> {
