@@ -62,6 +62,7 @@ interface Discovery {
   externalSecrets: ExternalSecretView[];
   errors: ReportError[];
   apiVersion?: string;
+  versions?: string[];
 }
 
 /** Read the ESO objects the run checks, served as external-secrets.io/v1 or v1beta1. */
@@ -124,7 +125,7 @@ async function discover(kube: KubeClient, options: RunOptions): Promise<Discover
       errors.push({ message: `--store ${name}: no Vault SecretStore or ClusterSecretStore of that name was found.`, fix: { summary: 'List the stores and check the name.', commands: ['kubectl get clustersecretstores,secretstores -A'] } });
     }
   }
-  return { stores: selected, externalSecrets, errors, apiVersion: `external-secrets.io/${version}` };
+  return { stores: selected, externalSecrets, errors, apiVersion: `external-secrets.io/${version}`, versions };
 }
 
 export function resolveOptions(options: SelfCheckOptions): RunOptions {
@@ -210,7 +211,7 @@ export async function runSelfCheck(input: SelfCheckOptions = {}): Promise<Report
     });
   }
 
-  const context = new CheckContext(options, { stores: discovery.stores, externalSecrets: discovery.externalSecrets, kube });
+  const context = new CheckContext(options, { stores: discovery.stores, externalSecrets: discovery.externalSecrets, kube, esoVersions: discovery.versions });
   const results: Result[] = [];
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<'aborted'>((resolve) => {

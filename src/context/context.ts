@@ -43,6 +43,8 @@ export class CheckContext {
   readonly stores: VaultStore[];
   readonly externalSecrets: ExternalSecretView[];
   readonly kube?: KubeClient;
+  /** Versions of external-secrets.io the cluster serves, preferred first; empty offline. */
+  readonly esoVersions: string[];
   private readonly memo = new Memo();
   private readonly limiter: Limiter;
   private readonly clients = new Map<string, VaultClient>();
@@ -51,8 +53,9 @@ export class CheckContext {
 
   constructor(
     readonly options: RunOptions,
-    inputs: { stores: VaultStore[]; externalSecrets: ExternalSecretView[]; kube?: KubeClient },
+    inputs: { stores: VaultStore[]; externalSecrets: ExternalSecretView[]; kube?: KubeClient; esoVersions?: string[] },
   ) {
+    this.esoVersions = inputs.esoVersions ?? [];
     this.stores = inputs.stores;
     this.externalSecrets = inputs.externalSecrets;
     this.kube = inputs.kube;

@@ -80,6 +80,13 @@ export function renderHuman(report: Report, options: HumanOptions): string {
     const key = result.target.store ?? '';
     groups.set(key, [...(groups.get(key) ?? []), result]);
   }
+  const clusterResults = groups.get('') ?? [];
+  groups.delete('');
+  if (clusterResults.length > 0) {
+    out.push(chalk.bold('Cluster'));
+    for (const result of clusterResults) out.push(...renderResult(chalk, result, options));
+    out.push('');
+  }
   for (const store of report.stores) {
     const results = groups.get(store.ref) ?? [];
     groups.delete(store.ref);
@@ -89,7 +96,7 @@ export function renderHuman(report: Report, options: HumanOptions): string {
     out.push('');
   }
   for (const [key, results] of groups) {
-    out.push(chalk.bold(key || 'Other results'));
+    out.push(chalk.bold(key || 'Cluster'));
     for (const result of results) out.push(...renderResult(chalk, result, options));
     out.push('');
   }

@@ -1,0 +1,38 @@
+import type { CheckContext } from '../context/context.js';
+import type { Result } from '../report/types.js';
+import { ResultBuilder, type Check, type CheckMeta } from './types.js';
+
+const meta: CheckMeta = {
+  id: 'crd.versions',
+  title: 'The cluster serves the ESO API version current controllers use',
+  description: 'external-secrets.io is served as v1, which ESO 0.16 and later controllers watch; v1beta1 alone means the CRDs are older than the controller may need',
+  group: 'crd',
+  needs: ['kube'],
+  messages: {
+    ok: 'The cluster serves external-secrets.io {versions}.',
+    'v1beta1-only': 'The cluster serves external-secrets.io only as v1beta1; ESO 0.16 and later controllers need v1.',
+  },
+};
+
+export const check: Check = {
+  meta,
+  async run(context: CheckContext): Promise<Result[]> {
+    const out = new ResultBuilder(meta);
+    const versions = context.esoVersions;
+    if (versions.length === 0) return out.results;
+    const target = { kind: 'File' as const, name: 'customresourcedefinitions external-secrets.io' };
+    const list = versions.join(', ');
+    if (!versions.includes('v1')) {
+      out.add('warn', 'v1beta1-only', target, `The cluster serves external-secrets.io only as ${list}. ESO 0.16 and later controllers watch external-secrets.io/v1 and stop with "no matches for kind ExternalSecret in version external-secrets.io/v1" against these CRDs.`, {
+        details: { versions },
+        fix: {
+          summary: 'Apply the CRDs of the same ESO release as the controller (or let the Helm release manage CRDs), then restart the controller.',
+          commands: ['kubectl get crd externalsecrets.external-secrets.io -o jsonpath={.spec.versions[*].name}', 'kubectl -n external-secrets get deploy -o jsonpath={..image}'],
+        },
+      });
+      return out.results;
+    }
+    out.add('pass', 'ok', target, `The cluster serves external-secrets.io ${list}.`, { details: { versions } });
+    return out.results;
+  },
+};
