@@ -46,7 +46,9 @@ export async function planRequests(context: CheckContext, store: VaultStore): Pr
         request.capability = 'list';
         request.query = '?list=true';
         if ('error' in built) request.buildError = built.error;
-        else request.path = built.path;
+        // Vault's router adds the trailing slash to every LIST before the ACL check, so the
+        // capability that counts is the one on "<path>/".
+        else request.path = `${built.path}/`;
       } else if (entry.metadataPolicy === 'Fetch') {
         const built = buildMetadataPath(store.path, store.version, entry.key);
         if ('error' in built) request.buildError = built.error;
