@@ -183,6 +183,24 @@ export function storeSummaries(stores: VaultStore[], context?: CheckContext): St
   });
 }
 
+/**
+ * Stores with Kubernetes auth but no serviceAccountRef log in as the ESO controller. Without
+ * --eso-service-account, take the only ServiceAccount named external-secrets (the Helm chart's
+ * default name) when there is exactly one.
+ */
+async function findControllerServiceAccount(kube: KubeClient, stores: VaultStore[], options: RunOptions): Promise<void> {
+  if (options.controllerServiceAccount) return;
+  if (!stores.some((store) => store.kubernetes && !store.kubernetes.serviceAccountRef && !store.kubernetes.secretRef)) return;
+  try {
+    const namespaces = await kube.namespacesWithServiceAccount('external-secrets');
+    if (namespaces.length === 1) {
+      options.controllerServiceAccount = { namespace: namespaces[0]!, name: 'external-secrets', source: 'the only ServiceAccount named external-secrets in the cluster' };
+    }
+  } catch {
+    // Without list permission on service accounts the identity stays unknown and the checks say so.
+  }
+}
+
 /** Check a live cluster and Vault; returns the report and never throws for environment problems. */
 export async function runSelfCheck(input: SelfCheckOptions = {}): Promise<Report> {
   const options = resolveOptions(input);
@@ -211,6 +229,7 @@ export async function runSelfCheck(input: SelfCheckOptions = {}): Promise<Report
     });
   }
 
+  await findControllerServiceAccount(kube, discovery.stores, options);
   const context = new CheckContext(options, { stores: discovery.stores, externalSecrets: discovery.externalSecrets, kube, esoVersions: discovery.versions });
   const results: Result[] = [];
   let onAbort: (() => void) | undefined;

@@ -6,7 +6,7 @@ import type { Result, Target } from '../report/types.js';
 import { asList, boundListAdmits } from '../vault/globs.js';
 import type { RoleData } from '../vault/api.js';
 import { roleWriteCommand } from '../vault/role-command.js';
-import { quoteList, ResultBuilder, storeTarget, type Check, type CheckMeta } from './types.js';
+import { noIdentityReason, quoteList, ResultBuilder, storeTarget, type Check, type CheckMeta } from './types.js';
 
 const meta: CheckMeta = {
   id: 'auth.binding',
@@ -125,8 +125,8 @@ export const check: Check = {
     const out = new ResultBuilder(meta);
     for (const store of context.stores) {
       const k8s = store.kubernetes;
-      if (store.authMethod !== 'kubernetes' || !k8s?.serviceAccountRef) {
-        out.add('skip', 'no-identity', storeTarget(store), 'No login identity to compare: the store does not use auth.kubernetes.serviceAccountRef.');
+      if (store.authMethod !== 'kubernetes' || !k8s || (!k8s.serviceAccountRef && context.identities(store).length === 0)) {
+        out.add('skip', 'no-identity', storeTarget(store), `No login identity to compare: ${noIdentityReason(store)}.`);
         continue;
       }
       const identities = context.identities(store);

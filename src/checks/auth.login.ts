@@ -5,7 +5,7 @@ import type { VaultStore } from '../eso/model.js';
 import { KubeError } from '../kube/client.js';
 import type { Fix, Result, Status, Target } from '../report/types.js';
 import { flattenMultierror, VaultError } from '../vault/client.js';
-import { ResultBuilder, storeTarget, type Check, type CheckMeta } from './types.js';
+import { noIdentityReason, ResultBuilder, storeTarget, type Check, type CheckMeta } from './types.js';
 
 const meta: CheckMeta = {
   id: 'auth.login',
@@ -154,8 +154,8 @@ export const check: Check = {
   async run(context: CheckContext): Promise<Result[]> {
     const out = new ResultBuilder(meta);
     for (const store of context.stores) {
-      if (store.authMethod !== 'kubernetes' || !store.kubernetes?.serviceAccountRef) {
-        out.add('skip', 'not-applicable', storeTarget(store), 'Not attempted: the store does not use auth.kubernetes.serviceAccountRef.');
+      if (store.authMethod !== 'kubernetes' || !store.kubernetes || (!store.kubernetes.serviceAccountRef && context.identities(store).length === 0)) {
+        out.add('skip', 'not-applicable', storeTarget(store), `Not attempted: ${noIdentityReason(store)}.`);
         continue;
       }
       if (store.kubernetes.mountPath.startsWith('auth/') || store.kubernetes.role === '') {

@@ -4,7 +4,7 @@ import type { VaultStore } from '../eso/model.js';
 import { KubeError } from '../kube/client.js';
 import type { Result, Target } from '../report/types.js';
 import { suggestServiceAccountNamespace } from '../context/suggest.js';
-import { kubectlStore, ResultBuilder, storeLabel, storeTarget, type Check, type CheckMeta } from './types.js';
+import { kubectlStore, noIdentityReason, ResultBuilder, storeLabel, storeTarget, type Check, type CheckMeta } from './types.js';
 
 const meta: CheckMeta = {
   id: 'serviceaccount.exists',
@@ -76,8 +76,8 @@ export const check: Check = {
   async run(context: CheckContext): Promise<Result[]> {
     const out = new ResultBuilder(meta);
     for (const store of context.stores) {
-      if (store.authMethod !== 'kubernetes' || !store.kubernetes?.serviceAccountRef) {
-        out.add('skip', 'no-identity', storeTarget(store), `No service account to check: ${storeLabel(store)} does not use auth.kubernetes.serviceAccountRef.`);
+      if (store.authMethod !== 'kubernetes' || !store.kubernetes || (!store.kubernetes.serviceAccountRef && context.identities(store).length === 0)) {
+        out.add('skip', 'no-identity', storeTarget(store), `No service account to check: ${noIdentityReason(store)}.`);
         continue;
       }
       const identities = context.identities(store);

@@ -177,7 +177,11 @@ function checkServiceAccountRef(context: CheckContext, store: VaultStore, out: R
     return;
   }
   if (!k8s.serviceAccountRef) {
-    out.add('warn', 'auth-no-sa-ref', target, "auth.kubernetes has neither serviceAccountRef nor secretRef, so ESO logs in with the token mounted in its own pod: the login identity is the ESO controller's service account, which this tool cannot see.", {
+    const controller = context.options.controllerServiceAccount;
+    const identity = controller
+      ? `the ESO controller's service account, taken to be ${controller.namespace}/${controller.name} (${controller.source}); the auth checks use that identity`
+      : "the ESO controller's service account, which this tool does not know (pass --eso-service-account NAMESPACE/NAME)";
+    out.add('warn', 'auth-no-sa-ref', target, `auth.kubernetes has neither serviceAccountRef nor secretRef, so ESO logs in with the token mounted in its own pod: the login identity is ${identity}.`, {
       fix: {
         summary: 'Name the service account the Vault role binds, with its namespace.',
         commands: [],

@@ -69,3 +69,11 @@ export function quoteList(values: string[]): string {
 export function kubectlStore(store: VaultStore): string {
   return store.kind === 'SecretStore' ? `secretstore ${store.name} -n ${store.namespace}` : `clustersecretstore ${store.name}`;
 }
+
+/** Why a store has no login identity this tool can check. */
+export function noIdentityReason(store: VaultStore): string {
+  if (store.authMethod !== 'kubernetes' || !store.kubernetes) return `the store uses auth method ${store.authMethod}, not auth.kubernetes`;
+  if (store.kubernetes.secretRef && !store.kubernetes.serviceAccountRef) return 'auth.kubernetes.secretRef is not checked yet';
+  if (!store.kubernetes.serviceAccountRef) return "the store has no serviceAccountRef, so ESO logs in with its controller's own token; pass --eso-service-account NAMESPACE/NAME to check that identity";
+  return 'serviceAccountRef has no namespace and no ExternalSecret uses the store';
+}

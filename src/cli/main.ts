@@ -63,6 +63,7 @@ function parser(args: string[]): Argv {
     .option('ca-cert', { type: 'string', describe: 'PEM file of the CA to trust for Vault (default: VAULT_CACERT, else the store caBundle or caProvider)' })
     .option('tls-skip-verify', { type: 'boolean', describe: 'Do not verify the Vault TLS certificate (default: VAULT_SKIP_VERIFY); ESO never does this' })
     .option('vault-token-file', { type: 'string', describe: 'File with an operator token for reading roles, policies and mounts (default: VAULT_TOKEN, then ~/.vault-token)' })
+    .option('eso-service-account', { type: 'string', describe: "NAMESPACE/NAME of the ESO controller's service account, the login identity of stores without serviceAccountRef (default: the only ServiceAccount named external-secrets)" })
     .option('output', { alias: 'o', choices: ['human', 'json'] as const, default: 'human', describe: 'Report format on stdout' })
     .option('timeout', { type: 'number', default: DEFAULT_TIMEOUT_MS / 1000, describe: 'Timeout of each request, in seconds' })
     .option('concurrency', { type: 'number', default: DEFAULT_CONCURRENCY, describe: 'Maximum number of requests in flight' })
@@ -124,6 +125,9 @@ export async function main(args: string[], streams: Streams = { stdout: process.
     const caPath = (argv.caCert as string | undefined) ?? env.VAULT_CACERT;
     const token = operatorToken(argv.vaultTokenFile as string | undefined, env);
     const vaultAddr = (argv.vaultAddr as string | undefined) ?? env.VAULT_ADDR;
+    const controllerArg = argv.esoServiceAccount as string | undefined;
+    const controllerMatch = controllerArg === undefined ? undefined : /^([a-z0-9-]+)\/([a-z0-9.-]+)$/.exec(controllerArg);
+    if (controllerArg !== undefined && !controllerMatch) throw new UsageError(`--eso-service-account must be NAMESPACE/NAME, got "${controllerArg}"`);
     if (vaultAddr && !/^https?:\/\//.test(vaultAddr)) throw new UsageError(`Vault address "${vaultAddr}" must start with http:// or https://`);
     options = {
       kubeconfig: argv.kubeconfig as string | undefined,
@@ -138,6 +142,7 @@ export async function main(args: string[], streams: Streams = { stdout: process.
       operatorToken: token.token,
       operatorTokenSource: token.source,
       vaultNamespace: env.VAULT_NAMESPACE || undefined,
+      controllerServiceAccount: controllerMatch ? { namespace: controllerMatch[1]!, name: controllerMatch[2]!, source: '--eso-service-account' } : undefined,
       timeoutMs: timeout * 1000,
       concurrency,
       verbose: Boolean(argv.verbose),

@@ -80,6 +80,7 @@ export class CheckContext {
     return loginIdentities(
       store,
       this.consumers(store).map((consumer) => consumer.es),
+      this.options.controllerServiceAccount,
     );
   }
 

@@ -17,6 +17,8 @@ export interface RunOptions {
   operatorTokenSource?: string;
   /** VAULT_NAMESPACE, used for operator reads of stores that set no namespace. */
   vaultNamespace?: string;
+  /** The ESO controller's service account, the login identity of stores without serviceAccountRef. */
+  controllerServiceAccount?: { namespace: string; name: string; source: string };
   timeoutMs: number;
   concurrency: number;
   verbose: boolean;

@@ -5,7 +5,7 @@
 
 import type { ExternalSecretView, VaultStore } from './model.js';
 
-export type NamespaceRule = 'ref-namespace' | 'store-namespace' | 'consumer-namespace';
+export type NamespaceRule = 'ref-namespace' | 'store-namespace' | 'consumer-namespace' | 'controller';
 
 export interface LoginIdentity {
   serviceAccount: string;
@@ -20,11 +20,18 @@ export function identityKey(identity: Pick<LoginIdentity, 'serviceAccount' | 'na
   return `${identity.namespace}/${identity.serviceAccount}`;
 }
 
-/** The identities ESO logs in as for a store with `auth.kubernetes.serviceAccountRef`. */
-export function loginIdentities(store: VaultStore, consumers: ExternalSecretView[]): LoginIdentity[] {
+/**
+ * The identities ESO logs in as for a store with Kubernetes auth. Without serviceAccountRef and
+ * secretRef, ESO presents the token mounted in its own pod, so the controller's service account
+ * is the identity when it is known.
+ */
+export function loginIdentities(store: VaultStore, consumers: ExternalSecretView[], controller?: { namespace: string; name: string }): LoginIdentity[] {
   const ref = store.kubernetes?.serviceAccountRef;
-  if (!ref) return [];
   const consumerIds = consumers.map((es) => `${es.namespace}/${es.name}`);
+  if (!ref) {
+    if (!store.kubernetes || store.kubernetes.secretRef || !controller) return [];
+    return [{ serviceAccount: controller.name, namespace: controller.namespace, audiences: [], rule: 'controller', consumers: consumerIds }];
+  }
   if (store.kind === 'SecretStore') {
     return [{ serviceAccount: ref.name, namespace: store.namespace!, audiences: ref.audiences, rule: 'store-namespace', consumers: consumerIds }];
   }

@@ -39,4 +39,15 @@ describe('loginIdentities', () => {
     const ids = loginIdentities(store('ClusterSecretStore', { name: 'sa', namespace: 'eso', audiences: ['vault'] }), []);
     expect(ids[0]!.audiences).toEqual(['vault']);
   });
+
+  it('uses the controller without serviceAccountRef', () => {
+    const noRef = parseVaultStore({
+      kind: 'ClusterSecretStore',
+      metadata: { name: 's' },
+      spec: { provider: { vault: { server: 'http://vault:8200', auth: { kubernetes: { role: 'r' } } } } },
+    });
+    expect(loginIdentities(noRef, [es('a', 'x')])).toEqual([]);
+    const ids = loginIdentities(noRef, [es('a', 'x')], { namespace: 'external-secrets', name: 'external-secrets' });
+    expect(ids[0]).toMatchObject({ namespace: 'external-secrets', serviceAccount: 'external-secrets', rule: 'controller', audiences: [] });
+  });
 });
