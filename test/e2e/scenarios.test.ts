@@ -50,7 +50,7 @@ describe('argo-stack scenarios', () => {
     expect(report.summary.fail, describeResults(report)).toBe(0);
     expect(report.summary.error, describeResults(report)).toBe(0);
     expect(report.summary.warn, describeResults(report)).toBe(0);
-    for (const id of ['store.config', 'vault.health', 'serviceaccount.exists', 'auth.role', 'auth.binding', 'auth.login', 'policy.read', 'secret.read']) {
+    for (const id of ['crd.versions', 'store.config', 'vault.health', 'serviceaccount.exists', 'auth.role', 'auth.binding', 'auth.login', 'policy.read', 'secret.read']) {
       expect(only(report, id, 'pass').length, `${id} has a pass\n${describeResults(report)}`).toBeGreaterThan(0);
     }
     expect(only(report, 'secret.read', 'pass')).toHaveLength(2);
