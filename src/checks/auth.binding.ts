@@ -39,7 +39,7 @@ function targetOf(context: CheckContext, store: VaultStore, identity: LoginIdent
   };
 }
 
-/** The identity to compare: the one ESO presents, or, when that service account is missing, the one after the serviceAccountRef fix. */
+/** Choose the identity to compare: the one ESO presents or, when that service account is missing, the one after the serviceAccountRef fix. */
 async function effectiveIdentity(context: CheckContext, store: VaultStore, identity: LoginIdentity): Promise<{ identity: LoginIdentity; note?: string }> {
   if (identity.rule !== 'consumer-namespace') return { identity };
   const exists = await context.serviceAccountExists(identity.namespace, identity.serviceAccount);
@@ -72,13 +72,13 @@ async function checkIdentity(context: CheckContext, store: VaultStore, role: Rol
     const fixedNames = nameMatch ? names : [identity.serviceAccount];
     const fixedNamespaces = namespaceMatch ? namespaces : [identity.namespace];
     const command = roleWriteCommand(k8s.mountPath, k8s.role, role, fixedNames, fixedNamespaces);
-    const kept = !namespaceMatch && namespaces.length ? ` Keep ${quoteList(namespaces)} in the list only if other workloads log in with this role from there.` : '';
+    const keepNote = !namespaceMatch && namespaces.length ? ` Keep ${quoteList(namespaces)} in the list only if other workloads log in with this role from there.` : '';
     if (!nameMatch) {
       failed = true;
       out.add('fail', 'name-not-bound', target, `Role "${k8s.role}" binds service account names ${quoteList(names)}, which do not admit "${identity.serviceAccount}"; the login fails with 403 "service account name not authorized".`, {
         details,
         cause,
-        fix: { summary: `Bind the service account ESO presents, ${key}, keeping the role's other fields.${kept}`, commands: [command] },
+        fix: { summary: `Bind the service account ESO presents, ${key}, keeping the role's other fields.${keepNote}`, commands: [command] },
       });
     }
     if (!namespaceMatch && selector) {
@@ -88,7 +88,7 @@ async function checkIdentity(context: CheckContext, store: VaultStore, role: Rol
       out.add('fail', 'namespace-not-bound', target, `Role "${k8s.role}" binds namespaces ${quoteList(namespaces)}, which do not admit "${identity.namespace}", the namespace of the service account ESO presents (${key}); the login fails with 403 "namespace not authorized".`, {
         details,
         cause,
-        fix: { summary: `Bind namespace ${identity.namespace}, keeping the role's other fields.${kept}`, commands: [command] },
+        fix: { summary: `Bind namespace ${identity.namespace}, keeping the role's other fields.${keepNote}`, commands: [command] },
       });
     }
   }

@@ -47,26 +47,26 @@ interface Mapped {
 function mapVaultError(store: VaultStore, identity: LoginIdentity, error: VaultError): Mapped {
   const k8s = store.kubernetes!;
   const text = error.vaultErrors.map(flattenMultierror).join('; ') || error.message;
-  const said = `Vault answered HTTP ${error.status}: "${text}"`;
-  const who = `${identity.namespace}/${identity.serviceAccount}`;
+  const vaultAnswer = `Vault answered HTTP ${error.status}: "${text}"`;
+  const identityLabel = `${identity.namespace}/${identity.serviceAccount}`;
   const roleCmd = `vault read auth/${k8s.mountPath}/role/${k8s.role}`;
   if (/invalid role name/.test(text)) {
-    return { status: 'fail', messageId: 'role-missing', message: `${said}. Role "${k8s.role}" does not exist on auth mount "${k8s.mountPath}".`, fix: { summary: 'Set auth.kubernetes.role to an existing role, or create it.', commands: [`vault list auth/${k8s.mountPath}/role`] } };
+    return { status: 'fail', messageId: 'role-missing', message: `${vaultAnswer}. Role "${k8s.role}" does not exist on auth mount "${k8s.mountPath}".`, fix: { summary: 'Set auth.kubernetes.role to an existing role, or create it.', commands: [`vault list auth/${k8s.mountPath}/role`] } };
   }
   if (/service account name not authorized/.test(text)) {
-    return { status: 'fail', messageId: 'name-not-authorized', message: `${said}. Role "${k8s.role}" does not bind service account name "${identity.serviceAccount}"; auth.binding has the corrected role.`, fix: { summary: `Bind ${who} in role ${k8s.role}.`, commands: [roleCmd] } };
+    return { status: 'fail', messageId: 'name-not-authorized', message: `${vaultAnswer}. Role "${k8s.role}" does not bind service account name "${identity.serviceAccount}"; auth.binding has the corrected role.`, fix: { summary: `Bind ${identityLabel} in role ${k8s.role}.`, commands: [roleCmd] } };
   }
   if (/namespace not authorized/.test(text)) {
-    return { status: 'fail', messageId: 'namespace-not-authorized', message: `${said}. Role "${k8s.role}" does not bind namespace "${identity.namespace}"; auth.binding has the corrected role.`, fix: { summary: `Bind namespace ${identity.namespace} in role ${k8s.role}.`, commands: [roleCmd] } };
+    return { status: 'fail', messageId: 'namespace-not-authorized', message: `${vaultAnswer}. Role "${k8s.role}" does not bind namespace "${identity.namespace}"; auth.binding has the corrected role.`, fix: { summary: `Bind namespace ${identity.namespace} in role ${k8s.role}.`, commands: [roleCmd] } };
   }
   if (/invalid audience/.test(text)) {
-    return { status: 'fail', messageId: 'audience-rejected', message: `${said}. The role's audience is not among the audiences ESO requests (${identity.audiences.length ? identity.audiences.join(', ') : "none: the API server's default"}).`, fix: { summary: "Make serviceAccountRef.audiences contain the role's audience.", commands: [roleCmd] } };
+    return { status: 'fail', messageId: 'audience-rejected', message: `${vaultAnswer}. The role's audience is not among the audiences ESO requests (${identity.audiences.length ? identity.audiences.join(', ') : "none: the API server's default"}).`, fix: { summary: "Make serviceAccountRef.audiences contain the role's audience.", commands: [roleCmd] } };
   }
   if (/token is expired|exp\) claim/.test(text)) {
-    return { status: 'fail', messageId: 'token-expired', message: `${said}. The clocks of Vault and the API server may disagree.`, fix: { summary: 'Check the clock of the Vault servers.', commands: [] } };
+    return { status: 'fail', messageId: 'token-expired', message: `${vaultAnswer}. The clocks of Vault and the API server may disagree.`, fix: { summary: 'Check the clock of the Vault servers.', commands: [] } };
   }
   if (/could not load backend configuration/.test(text)) {
-    return { status: 'fail', messageId: 'config-missing', message: `${said}. auth/${k8s.mountPath}/config was never written.`, fix: { summary: 'Configure the Kubernetes auth method.', commands: [`vault write auth/${k8s.mountPath}/config kubernetes_host=https://<api-server> kubernetes_ca_cert=@ca.crt`] } };
+    return { status: 'fail', messageId: 'config-missing', message: `${vaultAnswer}. auth/${k8s.mountPath}/config was never written.`, fix: { summary: 'Configure the Kubernetes auth method.', commands: [`vault write auth/${k8s.mountPath}/config kubernetes_host=https://<api-server> kubernetes_ca_cert=@ca.crt`] } };
   }
   if (/tokenreviews/.test(text) && /forbidden/i.test(text)) {
     const user = /User "([^"]+)"/.exec(text)?.[1];
@@ -74,7 +74,7 @@ function mapVaultError(store: VaultStore, identity: LoginIdentity, error: VaultE
     return {
       status: 'fail',
       messageId: 'reviewer-forbidden',
-      message: `${said}. The identity Vault uses for TokenReview${user ? ` (${user})` : ''} may not create tokenreviews, which is cluster-scoped.`,
+      message: `${vaultAnswer}. The identity Vault uses for TokenReview${user ? ` (${user})` : ''} may not create tokenreviews, which is cluster-scoped.`,
       fix: {
         summary: 'Bind the TokenReview identity to ClusterRole system:auth-delegator with a ClusterRoleBinding; a RoleBinding is not enough.',
         commands: [sa ? `kubectl create clusterrolebinding vault-tokenreview-delegator --clusterrole=system:auth-delegator --serviceaccount=${sa[1]}:${sa[2]}` : 'kubectl create clusterrolebinding vault-tokenreview-delegator --clusterrole=system:auth-delegator --serviceaccount=<namespace>:<reviewer service account>'],
@@ -85,42 +85,42 @@ function mapVaultError(store: VaultStore, identity: LoginIdentity, error: VaultE
     return {
       status: 'fail',
       messageId: 'kube-host-unreachable',
-      message: `${said}. Vault could not complete its TokenReview call to the Kubernetes API.`,
+      message: `${vaultAnswer}. Vault could not complete its TokenReview call to the Kubernetes API.`,
       fix: { summary: 'Check kubernetes_host and kubernetes_ca_cert in the auth config against this cluster, and that Vault can reach that address.', commands: [`vault read auth/${k8s.mountPath}/config`, 'kubectl config view --minify -o jsonpath={.clusters[0].cluster.server}'] },
     };
   }
   if (/no handler for route/.test(text)) {
-    return { status: 'fail', messageId: 'mount-missing', message: `${said}. No auth method is mounted at auth/${k8s.mountPath}.`, fix: { summary: 'Set mountPath to the Kubernetes auth mount.', commands: ['vault auth list'] } };
+    return { status: 'fail', messageId: 'mount-missing', message: `${vaultAnswer}. No auth method is mounted at auth/${k8s.mountPath}.`, fix: { summary: 'Set mountPath to the Kubernetes auth mount.', commands: ['vault auth list'] } };
   }
   if (/cannot create root tokens/.test(text)) {
-    return { status: 'fail', messageId: 'root-policy', message: `${said}. Role "${k8s.role}" lists the root policy.`, fix: { summary: 'Remove "root" from the role\'s token_policies.', commands: [roleCmd] } };
+    return { status: 'fail', messageId: 'root-policy', message: `${vaultAnswer}. Role "${k8s.role}" lists the root policy.`, fix: { summary: 'Remove "root" from the role\'s token_policies.', commands: [roleCmd] } };
   }
   if (error.status === 403 && /permission denied/.test(text)) {
     return {
       status: 'fail',
       messageId: 'permission-denied',
-      message: `${said}. Vault hides the cause of this answer from clients: its TokenReview call failed (kubernetes_host unreachable, wrong kubernetes_ca_cert, reviewer JWT expired or without system:auth-delegator, audience not accepted by the API server), the auth mount "${k8s.mountPath}" does not exist, or token_bound_cidrs excludes this client.`,
+      message: `${vaultAnswer}. Vault hides the cause of this answer from clients: its TokenReview call failed (kubernetes_host unreachable, wrong kubernetes_ca_cert, reviewer JWT expired or without system:auth-delegator, audience not accepted by the API server), the auth mount "${k8s.mountPath}" does not exist, or token_bound_cidrs excludes this client.`,
       cause: "Vault logs the real reason at debug level as 'login unauthorized'.",
       fix: { summary: 'Read the auth config and compare it with this cluster; auth.role and auth.binding rule out the role side.', commands: [`vault read auth/${k8s.mountPath}/config`, roleCmd] },
     };
   }
-  return { status: 'fail', messageId: 'vault-error', message: `${said}.`, fix: { summary: 'See the Vault error above and the Vault server log.', commands: [roleCmd] } };
+  return { status: 'fail', messageId: 'vault-error', message: `${vaultAnswer}.`, fix: { summary: 'See the Vault error above and the Vault server log.', commands: [roleCmd] } };
 }
 
 async function checkIdentity(context: CheckContext, store: VaultStore, identity: LoginIdentity, out: ResultBuilder): Promise<void> {
   const k8s = store.kubernetes!;
-  const who = `${identity.namespace}/${identity.serviceAccount}`;
-  const target: Target = { ...storeTarget(store), kind: 'ServiceAccount', name: identity.serviceAccount, namespace: identity.namespace, serviceAccount: who, server: context.serverOf(store).address, path: `auth/${k8s.mountPath}/login` };
+  const identityLabel = `${identity.namespace}/${identity.serviceAccount}`;
+  const target: Target = { ...storeTarget(store), kind: 'ServiceAccount', name: identity.serviceAccount, namespace: identity.namespace, serviceAccount: identityLabel, server: context.serverOf(store).address, path: `auth/${k8s.mountPath}/login` };
   const exists = await context.serviceAccountExists(identity.namespace, identity.serviceAccount);
   if (exists.ok && !exists.value) {
-    out.add('skip', 'sa-missing', target, `Not attempted: service account ${who} does not exist (see serviceaccount.exists), so ESO fails before it reaches Vault.`);
+    out.add('skip', 'sa-missing', target, `Not attempted: service account ${identityLabel} does not exist (see serviceaccount.exists), so ESO fails before it reaches Vault.`);
     return;
   }
   const login = await context.login(store, identity);
   const details = { role: k8s.role, mountPath: k8s.mountPath, audiences: identity.audiences, expirationSeconds: ESO_TOKEN_SECONDS, vaultNamespace: context.loginNamespace(store), consumers: identity.consumers };
   if (login.ok) {
     const policies = login.value.policies;
-    out.add('pass', 'ok', target, `Logged in as ${who} with role "${k8s.role}" on auth/${k8s.mountPath}; token policies ${policies.length ? policies.join(', ') : '(none)'}. The token is revoked when the run ends.`, {
+    out.add('pass', 'ok', target, `Logged in as ${identityLabel} with role "${k8s.role}" on auth/${k8s.mountPath}; token policies ${policies.length ? policies.join(', ') : '(none)'}. The token is revoked when the run ends.`, {
       details: { ...details, policies, tokenPolicies: login.value.tokenPolicies },
     });
     return;
@@ -130,14 +130,14 @@ async function checkIdentity(context: CheckContext, store: VaultStore, identity:
   const cause = error instanceof LoginError ? error.cause : error;
   if (stage === 'token-request') {
     if (cause instanceof KubeError && cause.kind === 'not-found') {
-      out.add('skip', 'sa-missing', target, `Not attempted: service account ${who} does not exist.`);
+      out.add('skip', 'sa-missing', target, `Not attempted: service account ${identityLabel} does not exist.`);
     } else if (cause instanceof KubeError && cause.kind === 'forbidden') {
-      out.add('error', 'token-request-forbidden', target, `This tool may not create a token for ${who}: ${cause.message}. ESO uses its own permission for this; the check needs the same.`, {
+      out.add('error', 'token-request-forbidden', target, `This tool may not create a token for ${identityLabel}: ${cause.message}. ESO uses its own permission for this; the check needs the same.`, {
         details,
-        fix: { summary: `Run the tool as a user allowed to create serviceaccounts/token for ${who}.`, commands: [`kubectl auth can-i create serviceaccounts/token -n ${identity.namespace}`] },
+        fix: { summary: `Run the tool as a user allowed to create serviceaccounts/token for ${identityLabel}.`, commands: [`kubectl auth can-i create serviceaccounts/token -n ${identity.namespace}`] },
       });
     } else {
-      out.add('error', 'token-request-failed', target, `The TokenRequest for ${who} failed: ${cause.message}.`, { details });
+      out.add('error', 'token-request-failed', target, `The TokenRequest for ${identityLabel} failed: ${cause.message}.`, { details });
     }
     return;
   }

@@ -56,7 +56,7 @@ export function entryTarget(store: VaultStore, es: ExternalSecretView, entry: Re
   return target;
 }
 
-/** A short reference to a store for messages, for example `ClusterSecretStore vault-argo`. */
+/** Format a store for messages, for example `ClusterSecretStore vault-argo`. */
 export function storeLabel(store: VaultStore): string {
   return store.kind === 'SecretStore' ? `SecretStore ${store.namespace}/${store.name}` : `ClusterSecretStore ${store.name}`;
 }
@@ -70,7 +70,7 @@ export function kubectlStore(store: VaultStore): string {
   return store.kind === 'SecretStore' ? `secretstore ${store.name} -n ${store.namespace}` : `clustersecretstore ${store.name}`;
 }
 
-/** Why a store has no login identity this tool can check. */
+/** Explain why a store has no login identity this tool can check. */
 export function noIdentityReason(store: VaultStore): string {
   if (store.authMethod !== 'kubernetes' || !store.kubernetes) return `the store uses auth method ${store.authMethod}, not auth.kubernetes`;
   if (store.kubernetes.secretRef && !store.kubernetes.serviceAccountRef) return 'auth.kubernetes.secretRef is not checked yet';
