@@ -197,11 +197,11 @@ async function findControllerServiceAccount(kube: KubeClient, stores: VaultStore
       options.controllerServiceAccount = { namespace: namespaces[0]!, name: 'external-secrets', source: 'the only ServiceAccount named external-secrets in the cluster' };
     }
   } catch {
-    // Without list permission on service accounts the identity stays unknown and the checks say so.
+    // Without list permission on service accounts the identity stays unknown, and the checks report that.
   }
 }
 
-/** Check a live cluster and Vault; returns the report and never throws for environment problems. */
+/** Check a live cluster and Vault. Environment problems become report errors instead of exceptions. */
 export async function runSelfCheck(input: SelfCheckOptions = {}): Promise<Report> {
   const options = resolveOptions(input);
   const report = emptyReport('live');

@@ -31,7 +31,7 @@ function readTextFile(path: string, what: string): string {
   }
 }
 
-/** The operator token, in the order the vault CLI looks: --vault-token-file, VAULT_TOKEN, ~/.vault-token. */
+/** Find the operator token in the order the vault CLI uses: --vault-token-file, VAULT_TOKEN, ~/.vault-token. */
 function operatorToken(file: string | undefined, env: NodeJS.ProcessEnv): { token?: string; source?: string } {
   if (file) {
     const token = readTextFile(file, '--vault-token-file').trim();

@@ -22,7 +22,7 @@ export interface LoginFact extends api.LoginResult {
   identity: LoginIdentity;
 }
 
-/** Where a login attempt stopped: at the TokenRequest or at Vault. */
+/** A failed login, with the stage that failed: the TokenRequest or the Vault login. */
 export class LoginError extends Error {
   constructor(
     readonly stage: 'token-request' | 'login',
@@ -66,7 +66,7 @@ export class CheckContext {
     return Boolean(this.options.operatorToken);
   }
 
-  /** The ExternalSecrets that read from a store, with only the entries that use it. */
+  /** List the ExternalSecrets that read from a store, each with only the entries that use it. */
   consumers(store: VaultStore): Consumer[] {
     const out: Consumer[] = [];
     for (const es of this.externalSecrets) {
@@ -84,7 +84,7 @@ export class CheckContext {
     );
   }
 
-  /** The identity ESO logs in as when syncing one ExternalSecret through a store. */
+  /** Find the identity ESO logs in as when it syncs one ExternalSecret through a store. */
   identityFor(store: VaultStore, es: ExternalSecretView): LoginIdentity | undefined {
     return this.identities(store).find((identity) => identity.consumers.includes(`${es.namespace}/${es.name}`));
   }
@@ -133,7 +133,7 @@ export class CheckContext {
     });
   }
 
-  /** One Vault client per server address and trust, shared by stores that agree on both. */
+  /** Get the Vault client of a store: one per server address and trust, shared by stores that agree on both. */
   async vault(store: VaultStore): Promise<VaultClient> {
     const trust = await this.trust(store);
     const { address } = this.serverOf(store);
@@ -197,13 +197,13 @@ export class CheckContext {
     );
   }
 
-  /** The secrets mount table, from sys/mounts with the operator token. */
+  /** Read the secrets mount table from sys/mounts with the operator token. */
   secretsMounts(store: VaultStore): Promise<Fact<MountInfo[]>> {
     const namespace = this.operatorNamespace(store);
     return this.run(`mounts:${this.serverOf(store).address}:${namespace ?? ''}`, async () => api.listSecretsMounts(await this.vault(store), this.operator(), namespace));
   }
 
-  /** The mount holding a path, asked with a login token (sys/internal/ui/mounts). */
+  /** Look up the mount that contains a path with an identity's login token (sys/internal/ui/mounts). */
   mountOfPathAs(store: VaultStore, identity: LoginIdentity, path: string): Promise<Fact<MountInfo>> {
     return this.run(`mount-of:${store.ref}:${identityKey(identity)}:${path}`, async () => {
       const login = await this.login(store, identity);

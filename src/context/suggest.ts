@@ -4,7 +4,7 @@ import type { CheckContext } from './context.js';
 
 /**
  * The namespace a referent store should name in serviceAccountRef: a namespace the role binds that
- * holds the service account, else the only namespace that holds it, else the only bound namespace.
+ * contains the service account, else the only namespace that contains it, else the only bound namespace.
  */
 export async function suggestServiceAccountNamespace(context: CheckContext, store: VaultStore, name: string): Promise<{ namespace?: string; existing: string[] }> {
   let existing: string[] = [];

@@ -1,4 +1,4 @@
-// How ESO selects remoteRef.property from a secret (client_get.go getSecretValue): an exact
+// Selection of remoteRef.property from a secret, as ESO does it (client_get.go getSecretValue): an exact
 // top-level key wins, otherwise the property is a gjson path over the whole secret. This covers
 // the gjson syntax used in practice: dot-separated keys, `\.` escapes, `*` and `?` wildcards in
 // keys, array indexes and `#` for an array's length.

@@ -1,4 +1,4 @@
-// Where a store's `path` lands in Vault's mount table. ESO treats `path` as the KV mount and, for
+// Classification of a store's `path` against Vault's mount table. ESO treats `path` as the KV mount and, for
 // v2, inserts `data/` right after it, so any folder in `path` or an API-style `…/data` ends up in
 // the wrong place.
 
@@ -21,7 +21,7 @@ export type StorePathVerdict =
   | { kind: 'not-kv'; mount: MountInfo }
   | { kind: 'unknown' };
 
-/** The mount that holds a path: the longest mount whose segments prefix the path's segments. */
+/** Find the mount that contains a path: the longest mount whose segments prefix the path's segments. */
 export function mountOf(path: string, mounts: MountInfo[]): MountInfo | undefined {
   const segments = path.split('/').filter((segment) => segment !== '');
   let best: MountInfo | undefined;

@@ -10,7 +10,7 @@ export interface Health {
   clusterName?: string;
 }
 
-/** GET sys/health; every documented status code is an answer, not an error. */
+/** Read sys/health. Every documented status code is a state of the node, not an error. */
 export async function readHealth(client: VaultClient): Promise<Health> {
   const response = await client.raw({ method: 'GET', path: 'sys/health' });
   const body = response.body as Record<string, unknown>;
@@ -131,8 +131,8 @@ export async function listSecretsMounts(client: VaultClient, token: string, name
 }
 
 /**
- * GET sys/internal/ui/mounts/<path>: the mount that holds a path, for any token with some
- * capability under that mount. Vault answers 403 both for "no access" and "no such mount".
+ * Look up the mount that contains a path with GET sys/internal/ui/mounts/<path>, for any token with some
+ * capability under that mount. Vault returns 403 both for "no access" and "no such mount".
  */
 export async function lookupMountOf(client: VaultClient, token: string, path: string, namespace?: string): Promise<SecretsMount> {
   const body = await client.call({ method: 'GET', path: `sys/internal/ui/mounts/${path}`, token, namespace });
