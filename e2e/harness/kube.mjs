@@ -141,7 +141,7 @@ export function createKubeClient({ server, caPem, certPem, keyPem }) {
     },
 
     async close() {
-      await dispatcher.close();
+      if (!dispatcher.closed && !dispatcher.destroyed) await dispatcher.close();
     },
   };
 }

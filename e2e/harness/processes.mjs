@@ -124,20 +124,28 @@ export function isRunning(pid, bin) {
 }
 
 /**
- * Sends SIGTERM to each process group, waits up to `graceMs` for all to exit, then sends SIGKILL
- * to the rest and waits again.
+ * Stops the children one after another in the given order: SIGTERM to the process group, up to
+ * `graceMs` to exit, then SIGKILL. The order matters. With etcd running, kube-apiserver exits
+ * about 1 s after SIGTERM, but with etcd gone it did not exit within 20 s. etcd in turn waited
+ * about 7 s for the streams of a running kube-apiserver. (Measured with etcd 3.6 and
+ * kube-apiserver 1.36 on a 2-core machine.)
  * @param {ChildInfo[]} children
  * @param {{ graceMs?: number }} [options]
  * @returns {Promise<string[]>} names of the processes that were still running after SIGKILL
  */
 export async function stopProcesses(children, { graceMs = 10_000 } = {}) {
-  const live = children.filter((child) => isRunning(child.pid, child.bin));
-  for (const child of live) signalGroup(child.pid, 'SIGTERM');
-  await waitForExit(live, graceMs);
-  const stubborn = live.filter((child) => isRunning(child.pid));
-  for (const child of stubborn) signalGroup(child.pid, 'SIGKILL');
-  await waitForExit(stubborn, 5_000);
-  return stubborn.filter((child) => isRunning(child.pid)).map((child) => child.name);
+  /** @type {string[]} */
+  const left = [];
+  for (const child of children) {
+    if (!isRunning(child.pid, child.bin)) continue;
+    signalGroup(child.pid, 'SIGTERM');
+    await waitForExit([child], graceMs);
+    if (!isRunning(child.pid)) continue;
+    signalGroup(child.pid, 'SIGKILL');
+    await waitForExit([child], 5_000);
+    if (isRunning(child.pid)) left.push(child.name);
+  }
+  return left;
 }
 
 /**

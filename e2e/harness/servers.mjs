@@ -144,6 +144,16 @@ function liveChildren(state) {
   return state.children.filter((child) => isRunning(child.pid, child.bin));
 }
 
+/**
+ * Sorts servers into the order in which they stop quickly: etcd last, because kube-apiserver
+ * needs it to shut down (see `stopProcesses`).
+ * @param {import('./processes.mjs').ChildInfo[]} children
+ */
+function inStopOrder(children) {
+  const order = ['kube-apiserver', 'vault', 'etcd'];
+  return [...children].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+}
+
 /** @param {NodeJS.ProcessEnv} env @param {RegExp} prefix */
 function envWithout(env, prefix) {
   return Object.fromEntries(Object.entries(env).filter(([key]) => !prefix.test(key)));
@@ -189,7 +199,7 @@ export async function startServers({ runDir, log = () => {}, binaries, keepAfter
   const stopAll = async () => {
     process.off('exit', exitHook);
     await kube?.close();
-    const left = await stopProcesses([...state.children].reverse());
+    const left = await stopProcesses(inStopOrder(state.children));
     if (left.length > 0) throw new Error(`could not stop ${left.join(', ')}; kill the PIDs listed in ${join(runDir, STATE_FILE)}`);
     await rm(join(runDir, STATE_FILE), { force: true });
   };
@@ -373,8 +383,8 @@ export async function stopServers(runDir) {
   runDir = resolve(runDir);
   const state = await readState(runDir);
   if (!state) return [];
-  const live = liveChildren(state);
-  const left = await stopProcesses([...live].reverse());
+  const live = inStopOrder(liveChildren(state));
+  const left = await stopProcesses(live);
   if (left.length > 0) throw new Error(`could not stop ${left.join(', ')}; kill the PIDs listed in ${join(runDir, STATE_FILE)}`);
   await rm(join(runDir, STATE_FILE), { force: true });
   return live.map((child) => child.name);
