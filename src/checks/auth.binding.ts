@@ -14,6 +14,7 @@ const meta: CheckMeta = {
   description: "The role's bound service account names and namespaces (Vault's glob rules) admit the identity, and the audience is consistent",
   group: 'auth',
   needs: ['operator-token'],
+  modes: ['live', 'lint'],
   messages: {
     ok: 'Role "{role}" admits {ns}/{name}.',
     'name-not-bound': 'Role "{role}" binds service account names {names}, not "{name}".',
@@ -30,7 +31,7 @@ const meta: CheckMeta = {
 function targetOf(context: CheckContext, store: VaultStore, identity: LoginIdentity): Target {
   const k8s = store.kubernetes!;
   return {
-    ...storeTarget(store),
+    ...storeTarget(store, ['spec', 'provider', 'vault', 'auth', 'kubernetes', 'role']),
     kind: 'VaultAuthRole',
     name: k8s.role,
     server: context.serverOf(store).address,
@@ -136,7 +137,7 @@ export const check: Check = {
       }
       const roleTarget: Target = { ...storeTarget(store), kind: 'VaultAuthRole', name: k8s.role, path: `auth/${k8s.mountPath}/role/${k8s.role}` };
       if (!context.hasOperatorToken) {
-        out.add('skip', 'no-operator-token', roleTarget, `The bindings of role "${k8s.role}" were not read: no operator token (VAULT_TOKEN, ~/.vault-token or --vault-token-file). auth.login shows whether Vault admits the service account.`);
+        out.add('skip', 'no-operator-token', roleTarget, `The bindings of role "${k8s.role}" were not read: ${context.operatorMissing}.${context.mode === 'live' ? ' auth.login shows whether Vault admits the service account.' : ''}`);
         continue;
       }
       const role = await context.role(store);

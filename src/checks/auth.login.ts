@@ -13,6 +13,7 @@ const meta: CheckMeta = {
   description: `A TokenRequest for the service account as ESO makes it (its audiences, ${ESO_TOKEN_SECONDS} s), then auth/<mountPath>/login; the Vault token is revoked at the end`,
   group: 'auth',
   needs: ['kube', 'vault', 'login'],
+  modes: ['live'],
   messages: {
     ok: 'Logged in as {ns}/{name} with role "{role}"; token policies {policies}.',
     'role-missing': 'Vault rejected the login: invalid role name "{role}".',

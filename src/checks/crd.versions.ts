@@ -8,9 +8,11 @@ const meta: CheckMeta = {
   description: 'external-secrets.io is served as v1, which ESO 0.16 and later controllers watch; v1beta1 alone means the CRDs are older than the controller may need',
   group: 'crd',
   needs: ['kube'],
+  modes: ['live', 'lint'],
   messages: {
     ok: 'The cluster serves external-secrets.io {versions}.',
     'v1beta1-only': 'The cluster serves external-secrets.io only as v1beta1; ESO 0.16 and later controllers need v1.',
+    'manifest-v1beta1': '{kind} {name} uses external-secrets.io/v1beta1, which ESO 0.17 and later no longer serve.',
   },
 };
 
@@ -18,6 +20,18 @@ export const check: Check = {
   meta,
   async run(context: CheckContext): Promise<Result[]> {
     const out = new ResultBuilder(meta);
+    if (context.mode === 'lint') {
+      const objects = [
+        ...context.stores.map((store) => ({ kind: store.kind, name: store.namespace ? `${store.namespace}/${store.name}` : store.name, apiVersion: store.apiVersion, location: store.location, store: store.ref })),
+        ...context.externalSecrets.map((es) => ({ kind: 'ExternalSecret', name: `${es.namespace}/${es.name}`, apiVersion: es.apiVersion, location: es.location, store: undefined })),
+      ];
+      for (const object of objects.filter((candidate) => candidate.apiVersion === 'external-secrets.io/v1beta1')) {
+        out.add('warn', 'manifest-v1beta1', { kind: 'File', name: `${object.kind} ${object.name}`, location: object.location, store: object.store }, `${object.kind} ${object.name} uses external-secrets.io/v1beta1. ESO 0.17 and later no longer serve it, so applying this manifest fails with "no matches for kind \"${object.kind}\" in version \"external-secrets.io/v1beta1\"".`, {
+          fix: { summary: 'Change apiVersion to external-secrets.io/v1; the Vault provider fields are the same in both versions.', commands: [], yaml: 'apiVersion: external-secrets.io/v1\n' },
+        });
+      }
+      return out.results;
+    }
     const versions = context.esoVersions;
     if (versions.length === 0) return out.results;
     const target = { kind: 'File' as const, name: 'customresourcedefinitions external-secrets.io' };

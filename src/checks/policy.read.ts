@@ -13,6 +13,7 @@ const meta: CheckMeta = {
   description: 'For every remoteRef, read (list for dataFrom.find) is granted on the exact path ESO requests; when denied, names the rule and gives the corrected HCL',
   group: 'policy',
   needs: ['login', 'operator-token'],
+  modes: ['live', 'lint'],
   messages: {
     allowed: '{capability} is granted on {path}.',
     denied: '{capability} is not granted on {path}.',
@@ -75,21 +76,30 @@ async function evaluateIdentity(context: CheckContext, store: VaultStore, identi
     const policies = await loadPolicies(context, store, names, out);
     return { capabilities: caps.value, source: 'vault', policies, policyNames: names };
   }
-  if (!context.hasOperatorToken) return `the login as ${identity.namespace}/${identity.serviceAccount} failed (see auth.login) and there is no operator token to read the role's policies`;
+  const who = `${identity.namespace}/${identity.serviceAccount}`;
+  if (!context.hasOperatorToken) return context.mode === 'lint' ? context.operatorMissing : `the login as ${who} failed (see auth.login) and ${context.operatorMissing}`;
+  const k8s = store.kubernetes!;
   const role = await context.role(store);
-  if (!role.ok || !role.value) return `the login failed and role "${store.kubernetes!.role}" could not be read`;
-  const names = rolePolicyNames(role.value);
+  let names: string[];
+  let note: string;
+  if (role.ok && role.value) {
+    names = rolePolicyNames(role.value);
+    note = context.mode === 'lint'
+      ? `Evaluated by this tool from role "${k8s.role}"'s policies ${quoteList(names)}; identity (entity and group) policies are not included.`
+      : `Evaluated by this tool from role "${k8s.role}"'s policies ${quoteList(names)} because the login failed; identity (entity and group) policies are not included.`;
+  } else if (context.offline && context.offline.policies.size > 0) {
+    names = [...context.offline.policies.keys()];
+    note = `Evaluated against every policy file given (${quoteList(names)}), because no role definition for role "${k8s.role}" on auth mount "${k8s.mountPath}" was given.`;
+  } else {
+    return context.mode === 'lint'
+      ? `role "${k8s.role}" on auth mount "${k8s.mountPath}" is not among the role definitions given, and no policy files were given`
+      : `the login as ${who} failed and role "${k8s.role}" could not be read`;
+  }
   const policies = await loadPolicies(context, store, names, out);
-  if (!policies) return `the login failed and the policies ${quoteList(names)} could not be read`;
+  if (!policies) return `the policies ${quoteList(names)} could not be read`;
   const capabilities: Record<string, string[]> = {};
   for (const path of paths) capabilities[path] = evaluate(policies, path).capabilities;
-  return {
-    capabilities,
-    source: 'evaluator',
-    policies,
-    policyNames: names,
-    note: `Evaluated by this tool from role "${store.kubernetes!.role}"'s policies ${quoteList(names)} because the login failed; identity (entity and group) policies are not included.`,
-  };
+  return { capabilities, source: 'evaluator', policies, policyNames: names, note };
 }
 
 function granted(capabilities: string[], needed: string): boolean {

@@ -14,6 +14,7 @@ const meta: CheckMeta = {
   description: "Every remoteRef is read at ESO's exact path; property exists; on \"does not exist\" detects a field in the key, a mount in the key and data/ in the key",
   group: 'secret',
   needs: ['login', 'operator-token'],
+  modes: ['live'],
   messages: {
     ok: 'Secret {path} exists (version {version}, keys {keys}).',
     'property-ok': 'Secret {path} has property "{property}" ({type}, {length} bytes).',

@@ -12,6 +12,7 @@ const meta: CheckMeta = {
   description: 'The service account exists in the namespace ESO will really use, per consuming namespace for a referent ClusterSecretStore',
   group: 'serviceaccount',
   needs: ['kube'],
+  modes: ['live', 'lint'],
   messages: {
     exists: 'Service account {ns}/{name} exists.',
     missing: 'Service account {ns}/{name} does not exist; ESO fails with: serviceaccounts "{name}" not found.',

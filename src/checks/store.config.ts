@@ -12,6 +12,7 @@ const meta: CheckMeta = {
   description: 'The store path is exactly a KV mount, its version matches the mount, and serviceAccountRef obeys the namespace rules',
   group: 'store',
   needs: [],
+  modes: ['live', 'lint'],
   messages: {
     'path-ok': 'path "{path}" is the KV v{n} mount "{mount}".',
     'path-folder': 'path "{path}" is mount "{mount}" plus folder "{folder}"; ESO would read {example}.',
@@ -74,7 +75,7 @@ function pathFix(store: VaultStore, verdict: StorePathVerdict, keys: string[]): 
 }
 
 async function checkPath(context: CheckContext, store: VaultStore, out: ResultBuilder): Promise<void> {
-  const target = storeTarget(store);
+  const target = storeTarget(store, ['spec', 'provider', 'vault', store.path === undefined ? 'server' : 'path']);
   if (store.versionRaw !== undefined && store.versionRaw !== 'v1' && store.versionRaw !== 'v2') {
     out.add('fail', 'version-invalid', target, `version "${store.versionRaw}" is neither v1 nor v2; ESO accepts only those two.`, {
       fix: { summary: 'Set version: v2 for a KV v2 mount or v1 for a KV v1 mount.', commands: [], yaml: 'spec:\n  provider:\n    vault:\n      version: v2\n' },
@@ -165,7 +166,7 @@ async function checkPath(context: CheckContext, store: VaultStore, out: ResultBu
 }
 
 function checkServiceAccountRef(context: CheckContext, store: VaultStore, out: ResultBuilder): void {
-  const target = storeTarget(store);
+  const target = storeTarget(store, ['spec', 'provider', 'vault', 'auth', 'kubernetes', 'serviceAccountRef']);
   if (store.authMethod !== 'kubernetes') {
     out.add('skip', 'auth-not-kubernetes', target, `auth method ${store.authMethod} is not checked by this tool; only auth.kubernetes is.`, { details: { authMethod: store.authMethod } });
     return;

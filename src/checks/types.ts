@@ -13,6 +13,8 @@ export interface CheckMeta {
   /** Group for --only and --skip, the part of the id before the dot. */
   group: string;
   needs: Need[];
+  /** Runs it takes part in: live checks of a cluster and Vault, offline lint of files, or both. */
+  modes: ('live' | 'lint')[];
   /** Message ids this check emits, with a template sentence each; docs/checks/<id>.md documents them. */
   messages: Record<string, string>;
 }
@@ -41,10 +43,12 @@ export class ResultBuilder {
   }
 }
 
-export function storeTarget(store: VaultStore): Target {
+/** Build the target of a store result; `field` points the offline location at one field of the store. */
+export function storeTarget(store: VaultStore, field?: (string | number)[]): Target {
   const target: Target = { kind: store.kind, name: store.name, store: store.ref };
   if (store.namespace) target.namespace = store.namespace;
-  if (store.location) target.location = store.location;
+  const location = field && store.locate ? store.locate(field) : store.location;
+  if (location) target.location = location;
   return target;
 }
 

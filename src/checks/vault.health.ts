@@ -10,6 +10,7 @@ const meta: CheckMeta = {
   description: 'GET sys/health on each store server: reachable, TLS trusted, initialized, unsealed, active or standby',
   group: 'vault',
   needs: ['vault'],
+  modes: ['live'],
   messages: {
     active: 'Vault at {server} is initialized, unsealed and active (version {version}).',
     standby: 'Vault at {server} answered as an unsealed standby; standbys forward requests to the active node.',

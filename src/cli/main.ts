@@ -10,6 +10,7 @@ import { CHECKS } from '../checks/index.js';
 import { DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_MS } from '../context/options.js';
 import { renderHuman } from '../report/human.js';
 import { exitCodeOf, type Report } from '../report/types.js';
+import { lint } from '../lint.js';
 import { runSelfCheck, type SelfCheckOptions } from '../run.js';
 import { TOOL_VERSION } from '../version.js';
 
@@ -20,6 +21,8 @@ interface Streams {
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
   env: NodeJS.ProcessEnv;
 }
+
+const STDIN_PLACEHOLDER = '\u0000stdin';
 
 const TRUE_VALUES = new Set(['1', 'true', 'yes', 't']);
 
@@ -54,6 +57,9 @@ function parser(args: string[]): Argv {
     .scriptName('vault-selfcheck')
     .usage('Usage: $0 [check] [options]\n\nChecks External Secrets Operator stores and ExternalSecrets against Kubernetes and Vault,\nand prints every broken link with its fix. Exit codes: 0 healthy, 1 a check failed, 2 usage,\nconfiguration or internal error.')
     .command(['check', '$0'], 'Check the live cluster and Vault (the default command)')
+    .command('lint [paths..]', 'Check manifests, policies and role definitions offline (files, directories, or - for stdin)')
+    .option('mounts', { type: 'string', describe: 'lint: the KV mount table when no Vault is at hand, as MOUNT=VERSION pairs (kv=2,secret=1)' })
+    .option('default-namespace', { type: 'string', default: 'default', describe: 'lint: namespace of namespaced manifests that set none' })
     .option('kubeconfig', { type: 'string', describe: 'Path to the kubeconfig (default: KUBECONFIG, then ~/.kube/config)' })
     .option('context', { type: 'string', describe: 'Kubeconfig context to use' })
     .option('namespace', { alias: 'n', type: 'string', array: true, describe: 'Check ExternalSecrets in this namespace (repeatable)' })
@@ -87,11 +93,56 @@ function listChecks(): string {
   return `${CHECKS.map((check) => `${check.meta.id.padEnd(width)}  ${check.meta.description}`).join('\n')}\n`;
 }
 
+function writeReport(report: Report, argv: Record<string, unknown>, streams: Streams, verbose: boolean): void {
+  if (argv.output === 'human') {
+    const color = Boolean(streams.stdout.isTTY) && streams.env.NO_COLOR === undefined && streams.env.TERM !== 'dumb';
+    streams.stdout.write(renderHuman(report, { color, verbose }));
+  } else {
+    streams.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  }
+}
+
+function readStdin(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (chunk: string) => (text += chunk));
+    process.stdin.on('end', () => resolve(text));
+    process.stdin.on('error', reject);
+  });
+}
+
+async function runLint(argv: Record<string, unknown>, streams: Streams): Promise<number> {
+  const paths = ((argv.paths as string[] | undefined) ?? []).map(String).map((path) => (path === STDIN_PLACEHOLDER ? '-' : path));
+  if (paths.length === 0) {
+    streams.stderr.write('vault-selfcheck: lint needs at least one file, directory, or - for stdin\nRun vault-selfcheck --help for usage.\n');
+    return 2;
+  }
+  let report: Report;
+  try {
+    report = await lint({
+      paths,
+      stdin: readStdin,
+      mounts: argv.mounts as string | undefined,
+      defaultNamespace: argv.defaultNamespace as string | undefined,
+      only: (argv.only as string[] | undefined) ?? [],
+      skip: (argv.skip as string[] | undefined) ?? [],
+    });
+  } catch (error) {
+    streams.stderr.write(`vault-selfcheck: internal error: ${(error as Error).message}\n`);
+    return 2;
+  }
+  writeReport(report, argv, streams, Boolean(argv.verbose));
+  return exitCodeOf(report, { strict: argv.strict === true });
+}
+
 /** Run the CLI and return its exit code. */
 export async function main(args: string[], streams: Streams = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
   const { stdout, stderr, env } = streams;
   let argv: Record<string, unknown>;
   let helpShown = false;
+  // yargs drops a bare "-", which means stdin to lint; carry it through as a placeholder.
+  args = args.map((arg) => (arg === '-' ? STDIN_PLACEHOLDER : arg));
   try {
     const yargsParser = parser(args);
     argv = (await yargsParser.parseAsync(args, {}, (_error, _parsed, output) => {
@@ -110,6 +161,7 @@ export async function main(args: string[], streams: Streams = { stdout: process.
     return 0;
   }
   const positional = (argv._ as (string | number)[]).map(String).filter((arg) => arg !== 'check');
+  if (positional[0] === 'lint') return runLint(argv, streams);
   if (positional.length > 0) {
     stderr.write(`vault-selfcheck: unknown command "${positional[0]}"\nRun vault-selfcheck --help for usage.\n`);
     return 2;
@@ -184,12 +236,7 @@ export async function main(args: string[], streams: Streams = { stdout: process.
   spinner?.stop();
   if (options.tlsSkipVerify) stderr.write('WARNING: TLS verification of Vault is switched off; results about TLS do not hold for ESO.\n');
 
-  if (human) {
-    const color = Boolean(stdout.isTTY) && env.NO_COLOR === undefined && env.TERM !== 'dumb';
-    stdout.write(renderHuman(report, { color, verbose: options.verbose }));
-  } else {
-    stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  }
+  writeReport(report, argv, streams, Boolean(options.verbose));
   if (controller.signal.aborted) return 130;
   return exitCodeOf(report, { strict: argv.strict === true });
 }

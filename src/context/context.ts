@@ -11,6 +11,7 @@ import type { KubeClient } from '../kube/client.js';
 import * as api from '../vault/api.js';
 import { VaultClient, VaultError } from '../vault/client.js';
 import { Limiter, Memo, settle, type Fact } from './limit.js';
+import { OfflineError, type OfflineSources } from './offline.js';
 import { ESO_TOKEN_SECONDS, type RunOptions } from './options.js';
 
 export interface Consumer {
@@ -45,6 +46,8 @@ export class CheckContext {
   readonly kube?: KubeClient;
   /** Versions of external-secrets.io the cluster serves, preferred first; empty offline. */
   readonly esoVersions: string[];
+  /** Set for offline runs: facts then come from files and flags instead of servers. */
+  readonly offline?: OfflineSources;
   private readonly memo = new Memo();
   private readonly limiter: Limiter;
   private readonly clients = new Map<string, VaultClient>();
@@ -53,8 +56,9 @@ export class CheckContext {
 
   constructor(
     readonly options: RunOptions,
-    inputs: { stores: VaultStore[]; externalSecrets: ExternalSecretView[]; kube?: KubeClient; esoVersions?: string[] },
+    inputs: { stores: VaultStore[]; externalSecrets: ExternalSecretView[]; kube?: KubeClient; esoVersions?: string[]; offline?: OfflineSources },
   ) {
+    this.offline = inputs.offline;
     this.esoVersions = inputs.esoVersions ?? [];
     this.stores = inputs.stores;
     this.externalSecrets = inputs.externalSecrets;
@@ -62,8 +66,21 @@ export class CheckContext {
     this.limiter = new Limiter(options.concurrency);
   }
 
+  get mode(): 'live' | 'lint' {
+    return this.offline ? 'lint' : 'live';
+  }
+
+  /** Whether roles, policies and mounts can be read: with an operator token, or from offline inputs. */
   get hasOperatorToken(): boolean {
+    if (this.offline) return this.offline.roles.length > 0 || this.offline.policies.size > 0 || this.offline.mounts !== undefined;
     return Boolean(this.options.operatorToken);
+  }
+
+  /** Why roles, policies or mounts cannot be read, for skip messages. */
+  get operatorMissing(): string {
+    return this.offline
+      ? 'no role definitions, policy files or --mounts were given to this offline run'
+      : 'no operator token (VAULT_TOKEN, ~/.vault-token or --vault-token-file)';
   }
 
   /** List the ExternalSecrets that read from a store, each with only the entries that use it. */
@@ -148,6 +165,7 @@ export class CheckContext {
 
   /** sys/health once per Vault client, so stores that share a server and trust share one request. */
   async health(store: VaultStore): Promise<Fact<api.Health>> {
+    if (this.offline) return { ok: false, error: new OfflineError('Vault is not contacted in an offline run') };
     const client = await this.vault(store);
     let key = this.clientKeys.get(client);
     if (key === undefined) {
@@ -158,6 +176,10 @@ export class CheckContext {
   }
 
   serviceAccountExists(namespace: string, name: string): Promise<Fact<boolean>> {
+    if (this.offline) {
+      const known = this.offline.serviceAccounts;
+      return Promise.resolve(known ? { ok: true, value: known.has(`${namespace}/${name}`) } : { ok: false, error: new OfflineError('the input has no ServiceAccount manifests') });
+    }
     return this.run(`sa:${namespace}/${name}`, async () => {
       if (!this.kube) throw new Error('the Kubernetes API is not available');
       return this.kube.serviceAccountExists(namespace, name);
@@ -165,6 +187,10 @@ export class CheckContext {
   }
 
   namespacesWithServiceAccount(name: string): Promise<Fact<string[]>> {
+    if (this.offline) {
+      const known = [...(this.offline.serviceAccounts ?? [])].filter((id) => id.endsWith(`/${name}`)).map((id) => id.split('/')[0]!);
+      return Promise.resolve({ ok: true, value: known.sort() });
+    }
     return this.run(`sa-namespaces:${name}`, async () => {
       if (!this.kube) throw new Error('the Kubernetes API is not available');
       return this.kube.namespacesWithServiceAccount(name);
@@ -177,11 +203,24 @@ export class CheckContext {
   }
 
   authMounts(store: VaultStore): Promise<Fact<api.AuthMount[]>> {
+    if (this.offline) {
+      if (this.offline.roles.length === 0) return Promise.resolve({ ok: false, error: new OfflineError('no role definitions were given') });
+      const mounts = [...new Set(this.offline.roles.map((role) => role.mount))];
+      return Promise.resolve({ ok: true, value: mounts.map((path) => ({ path, type: 'kubernetes' })) });
+    }
     const namespace = this.operatorNamespace(store, true);
     return this.run(`auth-mounts:${this.serverOf(store).address}:${namespace ?? ''}`, async () => api.listAuthMounts(await this.vault(store), this.operator(), namespace));
   }
 
   role(store: VaultStore): Promise<Fact<api.RoleData | undefined>> {
+    if (this.offline) {
+      const k8s = store.kubernetes!;
+      if (this.offline.roles.length === 0) return Promise.resolve({ ok: false, error: new OfflineError('no role definitions were given') });
+      const onMount = this.offline.roles.filter((role) => role.mount === k8s.mountPath);
+      if (onMount.length === 0) return Promise.resolve({ ok: false, error: new OfflineError(`no role definition for auth mount "${k8s.mountPath}" was given`) });
+      const found = onMount.find((role) => role.role.toLowerCase() === k8s.role.toLowerCase());
+      return Promise.resolve({ ok: true, value: found?.data });
+    }
     const k8s = store.kubernetes!;
     const namespace = this.operatorNamespace(store, true);
     return this.run(`role:${this.serverOf(store).address}:${namespace ?? ''}:${k8s.mountPath}:${k8s.role.toLowerCase()}`, async () =>
@@ -190,6 +229,7 @@ export class CheckContext {
   }
 
   authConfig(store: VaultStore): Promise<Fact<Record<string, unknown> | undefined>> {
+    if (this.offline) return Promise.resolve({ ok: false, error: new OfflineError('the auth config is not read offline') });
     const k8s = store.kubernetes!;
     const namespace = this.operatorNamespace(store, true);
     return this.run(`auth-config:${this.serverOf(store).address}:${namespace ?? ''}:${k8s.mountPath}`, async () =>
@@ -199,6 +239,10 @@ export class CheckContext {
 
   /** Read the secrets mount table from sys/mounts with the operator token. */
   secretsMounts(store: VaultStore): Promise<Fact<MountInfo[]>> {
+    if (this.offline) {
+      const mounts = this.offline.mounts;
+      return Promise.resolve(mounts ? { ok: true, value: mounts } : { ok: false, error: new OfflineError('no --mounts were given') });
+    }
     const namespace = this.operatorNamespace(store);
     return this.run(`mounts:${this.serverOf(store).address}:${namespace ?? ''}`, async () => api.listSecretsMounts(await this.vault(store), this.operator(), namespace));
   }
@@ -213,12 +257,17 @@ export class CheckContext {
   }
 
   policyText(store: VaultStore, name: string): Promise<Fact<string | undefined>> {
+    if (this.offline) {
+      if (name === 'default') return Promise.resolve({ ok: true, value: this.offline.policies.get('default')?.text ?? '' });
+      return Promise.resolve({ ok: true, value: this.offline.policies.get(name.toLowerCase())?.text });
+    }
     const namespace = this.operatorNamespace(store, true);
     return this.run(`policy:${this.serverOf(store).address}:${namespace ?? ''}:${name}`, async () => api.readAclPolicy(await this.vault(store), this.operator(), name, namespace));
   }
 
   /** TokenRequest for the identity exactly as ESO makes it, then the Vault login. */
   login(store: VaultStore, identity: LoginIdentity): Promise<Fact<LoginFact>> {
+    if (this.offline) return Promise.resolve({ ok: false, error: new LoginError('login', new OfflineError('no login in an offline run')) });
     const k8s = store.kubernetes!;
     const namespace = this.loginNamespace(store);
     const key = `login:${this.serverOf(store).address}:${namespace ?? ''}:${k8s.mountPath}:${k8s.role}:${identityKey(identity)}:${identity.audiences.join(',')}`;
@@ -262,6 +311,7 @@ export class CheckContext {
 
   /** Read a data path with the operator token. */
   readAsOperator(store: VaultStore, pathWithQuery: string, version: 'v1' | 'v2' = store.version): Promise<Fact<api.SecretRead>> {
+    if (this.offline) return Promise.resolve({ ok: false, error: new OfflineError('secrets are not read in an offline run') });
     const namespace = this.operatorNamespace(store);
     return this.run(`read-op:${this.serverOf(store).address}:${namespace ?? ''}:${version}:${pathWithQuery}`, async () =>
       api.readSecretPath(await this.vault(store), this.operator(), pathWithQuery, version, namespace),

@@ -56,9 +56,14 @@ export interface VaultStore {
     serviceAccountRef?: ServiceAccountRef;
     secretRef?: { name: string; key: string; namespace?: string };
   };
-  /** Where the object was read from, for offline runs. */
+  /** Source position of the object, for offline runs. */
   location?: string;
+  /** Source position of a field inside the object, for offline runs. */
+  locate?: Locator;
 }
+
+/** Maps a field path inside an object to `file:line:column`. */
+export type Locator = (path: (string | number)[]) => string;
 
 export interface RemoteEntry {
   /** `data[0]`, `dataFrom[1].extract` or `dataFrom[2].find`. */
@@ -113,7 +118,8 @@ export function isVaultStore(object: Obj): boolean {
 }
 
 /** Read a SecretStore or ClusterSecretStore whose provider is vault. */
-export function parseVaultStore(object: Obj, location?: string): VaultStore {
+export function parseVaultStore(object: Obj, locate?: Locator): VaultStore {
+  const location = locate?.([]);
   const metadata = obj(object.metadata) ?? {};
   const kind = str(object.kind) as StoreKind;
   const name = str(metadata.name) ?? '';
@@ -140,6 +146,7 @@ export function parseVaultStore(object: Obj, location?: string): VaultStore {
     caBundle: str(vault.caBundle),
     authMethod,
     location,
+    locate,
   };
   const caProvider = obj(vault.caProvider);
   if (caProvider) {
@@ -180,7 +187,8 @@ function parseStoreRef(value: unknown): { kind: StoreKind; name: string } | unde
 }
 
 /** Read the remote references of an ExternalSecret. */
-export function parseExternalSecret(object: Obj, location?: string): ExternalSecretView {
+export function parseExternalSecret(object: Obj, locate?: Locator): ExternalSecretView {
+  const location = locate?.([]);
   const metadata = obj(object.metadata) ?? {};
   const spec = obj(object.spec) ?? {};
   const view: ExternalSecretView = {
@@ -206,6 +214,7 @@ export function parseExternalSecret(object: Obj, location?: string): ExternalSec
       metadataPolicy: str(remote.metadataPolicy),
       storeRef: parseStoreRef(sourceRef?.storeRef),
       generator: sourceRef?.generatorRef ? str(obj(sourceRef.generatorRef)?.name) ?? 'generator' : undefined,
+      location: locate?.(['spec', 'data', index]),
     });
   });
   const dataFrom = Array.isArray(spec.dataFrom) ? spec.dataFrom : [];
@@ -226,9 +235,10 @@ export function parseExternalSecret(object: Obj, location?: string): ExternalSec
         metadataPolicy: str(extract.metadataPolicy),
         storeRef,
         generator,
+        location: locate?.(['spec', 'dataFrom', index]),
       });
     } else if (find) {
-      view.entries.push({ id: `dataFrom[${index}].find`, kind: 'find', key: '', findPath: str(find.path), storeRef, generator });
+      view.entries.push({ id: `dataFrom[${index}].find`, kind: 'find', key: '', findPath: str(find.path), storeRef, generator, location: locate?.(['spec', 'dataFrom', index]) });
     } else if (generator) {
       view.entries.push({ id: `dataFrom[${index}]`, kind: 'extract', key: '', storeRef, generator });
     }

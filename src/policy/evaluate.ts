@@ -57,6 +57,15 @@ export interface EvaluateOptions {
    * is what Vault does for a token whose entity lacks the value.
    */
   resolveTemplate?: (expression: string) => string | undefined;
+  /**
+   * Version of the Vault server, such as "1.14.2" or "1.15.6+ent", for the behaviours that
+   * changed between releases. Without it, or when it cannot be read, the current behaviour is
+   * modelled.
+   *
+   * Before 1.13.10, 1.14.6 and 1.15.2, a list on a path ending in "/" tried the path without the
+   * "/" for exact rules only, and matched glob rules against the path as requested.
+   */
+  vaultVersion?: string;
 }
 
 /** The parts of a ParsedPolicy that evaluation reads, so hand-built policies need no warnings. */
@@ -107,6 +116,7 @@ type Criterion = 'first-wildcard' | 'glob' | 'wildcards' | 'length' | 'lexical' 
 export function evaluate(policies: readonly PolicyInput[], path: string, options: EvaluateOptions = {}): Decision {
   const acl = buildAcl(policies, options.resolveTemplate);
   const operation = options.operation ?? 'list';
+  const trimmedGlobs = listTriesGlobsWithoutSlash(options.vaultVersion);
   // Vault strips every leading "/" of a request path before matching.
   const normalized = path.replace(/^\/+/, '');
 
@@ -122,16 +132,16 @@ export function evaluate(policies: readonly PolicyInput[], path: string, options
     };
   }
 
-  const selection = select(acl, normalized, operation);
+  const selection = select(acl, normalized, operation, trimmedGlobs);
   const otherOperation = operation === 'list' ? 'read' : 'list';
   let otherSelection: Selection | undefined;
   const selectionFor = (requested: Operation): Selection => {
     if ((requested === 'list') === (operation === 'list')) return selection;
-    otherSelection ??= select(acl, normalized, otherOperation);
+    otherSelection ??= select(acl, normalized, otherOperation, trimmedGlobs);
     return otherSelection;
   };
 
-  const matching = collectMatches(acl, normalized, operation, selection.rule).map(toMatchedRule);
+  const matching = collectMatches(acl, normalized, operation, trimmedGlobs, selection.rule).map(toMatchedRule);
   const decision: Decision = {
     path: normalized,
     operation,
@@ -289,13 +299,28 @@ function rankNonExact(acl: Acl, path: string): Candidate[] {
   return candidates.sort(byPriorityDescending);
 }
 
+/**
+ * Returns whether a list on a path ending in "/" matches glob rules against the path without the
+ * "/" before the path itself. Vault added that lookup in 1.13.10, 1.14.6 and 1.15.2.
+ */
+function listTriesGlobsWithoutSlash(version: string | undefined): boolean {
+  const match = /^v?(\d+)\.(\d+)\.(\d+)/.exec(version?.trim() ?? '');
+  if (match === null) return true;
+  const [major, minor, patch] = match.slice(1).map(Number) as [number, number, number];
+  if (major !== 1) return major > 1;
+  if (minor >= 16) return true;
+  const firstFixed: Readonly<Record<number, number>> = { 13: 10, 14: 6, 15: 2 };
+  const fixed = firstFixed[minor];
+  return fixed !== undefined && patch >= fixed;
+}
+
 /** Selects the deciding rule in AllowOperation's lookup order. */
-function select(acl: Acl, path: string, operation: 'read' | 'list'): Selection {
+function select(acl: Acl, path: string, operation: 'read' | 'list', trimmedGlobs: boolean): Selection {
   const exact = acl.exact.get(path);
   if (exact !== undefined) return { rule: exact, reason: `exact rule ${quote(exact.pattern)} wins over every glob` };
 
   // A list request path ends in "/", so a list also tries the path without it, first for an
-  // exact rule and then for the non-exact rules.
+  // exact rule and then, in current versions, for the non-exact rules.
   const trimmed = path.endsWith('/') ? path.slice(0, -1) : path;
   if (operation === 'list' && trimmed !== path) {
     const trimmedExact = acl.exact.get(trimmed);
@@ -305,6 +330,8 @@ function select(acl: Acl, path: string, operation: 'read' | 'list'): Selection {
         reason: `exact rule ${quote(trimmedExact.pattern)} wins over every glob, because a list also checks the path without its trailing "/"`,
       };
     }
+  }
+  if (operation === 'list' && trimmed !== path && trimmedGlobs) {
     const ranked = rankNonExact(acl, trimmed);
     const winner = ranked[0];
     if (winner !== undefined) {
@@ -341,14 +368,14 @@ function explainRanking(ranked: Candidate[], path: string, suffix: string): stri
 }
 
 /** Collects every rule that matches `path`: the deciding rule, the exact rules, and then the rest by priority. */
-function collectMatches(acl: Acl, path: string, operation: 'read' | 'list', decider: AclRule | undefined): AclRule[] {
+function collectMatches(acl: Acl, path: string, operation: 'read' | 'list', trimmedGlobs: boolean, decider: AclRule | undefined): AclRule[] {
   const trimmed = path.endsWith('/') ? path.slice(0, -1) : path;
   const exactPaths = operation === 'list' ? [path, trimmed] : [path];
   const exact = exactPaths.map((candidate) => acl.exact.get(candidate)).filter((rule): rule is AclRule => rule !== undefined);
 
   // Any prefix of the trimmed path is also a prefix of the path, so one test covers both.
   const nonExact: Candidate[] = [...acl.prefix].filter(([key]) => path.startsWith(key)).map(([, candidate]) => candidate);
-  const segmentPaths = operation === 'list' && trimmed !== path ? [trimmed, path] : [path];
+  const segmentPaths = operation === 'list' && trimmed !== path && trimmedGlobs ? [trimmed, path] : [path];
   for (const candidate of acl.segment) {
     if (segmentPaths.some((segmentPath) => segmentMatches(candidate, segmentPath))) nonExact.push(candidate);
   }

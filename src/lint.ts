@@ -1,0 +1,131 @@
+// The offline run: reads manifests, policies and role definitions from files and runs every check
+// that needs no server, with the same path and policy logic as the live run.
+
+import { selectChecks } from './checks/index.js';
+import { CheckContext } from './context/context.js';
+import { parseMounts, type OfflineSources } from './context/offline.js';
+import { DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_MS } from './context/options.js';
+import { isVaultStore, ManifestError, parseExternalSecret, parseVaultStore, type ExternalSecretView, type VaultStore } from './eso/model.js';
+import { readInputs, type Inputs } from './manifests/read.js';
+import { parsePolicy, PolicyParseError } from './policy/index.js';
+import { SCHEMA_VERSION, summarize, type Report, type Result } from './report/types.js';
+import { runIsolated, sortResults, storeSummaries } from './run.js';
+import { TOOL_NAME, TOOL_VERSION } from './version.js';
+
+export interface LintOptions {
+  /** Files and directories to read; "-" reads stdin. */
+  paths: string[];
+  /** Reads stdin when a path is "-". */
+  stdin?: () => Promise<string>;
+  /** KV mount table as `kv=2,secret=1`. */
+  mounts?: string;
+  /** Namespace of namespaced objects that name none, as `kubectl apply` would use. */
+  defaultNamespace?: string;
+  only?: string[];
+  skip?: string[];
+}
+
+const ESO_GROUP = 'external-secrets.io/';
+
+function policyResults(inputs: Inputs): { results: Result[]; policies: OfflineSources['policies'] } {
+  const results: Result[] = [];
+  const policies: OfflineSources['policies'] = new Map();
+  for (const file of inputs.policies) {
+    try {
+      parsePolicy(file.text, { name: file.name, file: file.file });
+      policies.set(file.name.toLowerCase(), { text: file.text, file: file.file });
+      results.push({ check: 'policy.syntax', status: 'pass', messageId: 'ok', target: { kind: 'VaultPolicy', name: file.name, location: file.file }, message: `Policy "${file.name}" parses as Vault would parse it.` });
+    } catch (error) {
+      const location = error instanceof PolicyParseError ? `${file.file}:${error.line}:${error.column}` : file.file;
+      results.push({
+        check: 'policy.syntax',
+        status: 'fail',
+        messageId: 'invalid',
+        target: { kind: 'VaultPolicy', name: file.name, location },
+        message: `Policy "${file.name}" is invalid: ${error instanceof PolicyParseError ? error.reason : (error as Error).message}. Vault rejects it with "failed to parse policy".`,
+        fix: { summary: 'Correct the policy at the position shown, then check it with: vault policy fmt FILE.', commands: [`vault policy fmt ${file.file}`] },
+      });
+    }
+  }
+  return { results, policies };
+}
+
+/** Lint files offline; never prints and never exits. */
+export async function lint(options: LintOptions): Promise<Report> {
+  const report: Report = {
+    schemaVersion: SCHEMA_VERSION,
+    tool: { name: TOOL_NAME, version: TOOL_VERSION },
+    mode: 'lint',
+    generatedAt: new Date().toISOString(),
+    summary: summarize([]),
+    stores: [],
+    results: [],
+    errors: [],
+  };
+  const selection = selectChecks(options.only ?? [], options.skip ?? [], 'lint');
+  if (selection.unknown.length > 0) {
+    report.errors.push({ message: `Unknown check or group: ${selection.unknown.join(', ')}.`, fix: { summary: 'List the check ids with --list-checks.', commands: ['vault-selfcheck --list-checks'] } });
+    return report;
+  }
+  let mounts;
+  try {
+    mounts = options.mounts ? parseMounts(options.mounts) : undefined;
+  } catch (error) {
+    report.errors.push({ message: (error as Error).message, fix: { summary: 'Give --mounts as MOUNT=VERSION pairs, for example --mounts kv=2,secret=1.', commands: [] } });
+    return report;
+  }
+
+  const inputs = await readInputs(options.paths, options.stdin);
+  for (const error of inputs.errors) {
+    report.errors.push({ message: `${error.location ?? error.file}: ${error.message}`, fix: { summary: 'Fix or remove the file, then run lint again.', commands: [] } });
+  }
+  if (inputs.files === 0 && inputs.errors.length === 0) {
+    report.errors.push({ message: `No YAML, HCL or JSON file was found in ${options.paths.join(', ')}.`, fix: { summary: 'Pass manifest files or directories, or "-" to read stdin.', commands: [] } });
+  }
+
+  const defaultNamespace = options.defaultNamespace ?? 'default';
+  const stores: VaultStore[] = [];
+  const externalSecrets: ExternalSecretView[] = [];
+  let serviceAccounts: Set<string> | undefined;
+  for (const source of inputs.objects) {
+    const object = source.object;
+    const kind = object.kind;
+    const apiVersion = typeof object.apiVersion === 'string' ? object.apiVersion : '';
+    const metadata = (object.metadata ?? {}) as Record<string, unknown>;
+    if (kind === 'ServiceAccount' && apiVersion === 'v1') {
+      serviceAccounts ??= new Set();
+      serviceAccounts.add(`${typeof metadata.namespace === 'string' ? metadata.namespace : defaultNamespace}/${String(metadata.name ?? '')}`);
+      continue;
+    }
+    if (!apiVersion.startsWith(ESO_GROUP)) continue;
+    const withNamespace = kind === 'ClusterSecretStore' || typeof metadata.namespace === 'string' ? object : { ...object, metadata: { ...metadata, namespace: defaultNamespace } };
+    try {
+      if ((kind === 'SecretStore' || kind === 'ClusterSecretStore') && isVaultStore(withNamespace)) stores.push(parseVaultStore(withNamespace, source.locate));
+      else if (kind === 'ExternalSecret') externalSecrets.push(parseExternalSecret(withNamespace, source.locate));
+    } catch (error) {
+      if (error instanceof ManifestError) report.errors.push({ message: `${source.locate([])}: ${error.message}` });
+      else throw error;
+    }
+  }
+
+  const policies = policyResults(inputs);
+  const results: Result[] = [...policies.results];
+  const fileMounts = inputs.mountFiles.flatMap((file) => file.mounts);
+  const offline: OfflineSources = {
+    mounts: mounts ?? (fileMounts.length ? fileMounts : undefined),
+    roles: inputs.roles.map((role) => ({ mount: role.mount, role: role.role, data: role.data, file: role.file })),
+    policies: policies.policies,
+    serviceAccounts,
+  };
+  const apiVersions = [...new Set([...stores.map((store) => store.apiVersion), ...externalSecrets.map((es) => es.apiVersion)])];
+  const context = new CheckContext(
+    { namespaces: [], stores: [], tlsSkipVerify: false, timeoutMs: DEFAULT_TIMEOUT_MS, concurrency: DEFAULT_CONCURRENCY, verbose: false },
+    { stores, externalSecrets, offline, esoVersions: apiVersions.map((version) => version.slice(ESO_GROUP.length)) },
+  );
+  for (const check of selection.checks) results.push(...(await runIsolated(check, context)));
+  report.results = sortResults(results, stores);
+  report.summary = summarize(report.results);
+  report.stores = storeSummaries(stores);
+  return report;
+}
+
