@@ -188,25 +188,33 @@ async function main() {
   if (!existsSync(CLI)) fail(`${relative(REPO_ROOT, CLI)} does not exist yet, so there is no CLI to run; build or add it first.`);
   await ensureBinaries();
 
+  // Stopping by the PIDs in the state file also covers servers that are still starting. An
+  // interrupt during the start stops them even with --keep, because a half-started set is useless.
+  const stopOnSignal = (/** @type {NodeJS.Signals} */ signal) => {
+    status(`received ${signal}; stopping the servers`);
+    stopServers(RUN_DIR)
+      .catch((error) => status(`stopping the servers failed: ${error.message}`))
+      .finally(() => process.exit(130));
+  };
+  const watchSignals = (/** @type {boolean} */ on) => {
+    for (const signal of /** @type {NodeJS.Signals[]} */ (['SIGINT', 'SIGTERM'])) {
+      if (on) process.once(signal, stopOnSignal);
+      else process.off(signal, stopOnSignal);
+    }
+  };
+
   let servers = await attachServers(RUN_DIR);
   const reused = servers !== null;
   if (servers) {
     status(`reusing the servers of an earlier --keep run in ${RUN_DIR} (stop them with: npm run demo -- --down)`);
   } else {
     status(`starting etcd, kube-apiserver and Vault in ${RUN_DIR}`);
+    watchSignals(true);
     servers = await startServers({ runDir: RUN_DIR, log: (message) => status(message), keepAfterExit: options.keep });
   }
   const running = servers;
-
-  const stopOnSignal = (/** @type {NodeJS.Signals} */ signal) => {
-    status(`received ${signal}; stopping the servers`);
-    running.stop().finally(() => process.exit(130));
-  };
   const ownsServers = !reused && !options.keep;
-  if (ownsServers) {
-    process.once('SIGINT', stopOnSignal);
-    process.once('SIGTERM', stopOnSignal);
-  }
+  if (!ownsServers) watchSignals(false);
 
   let code;
   try {
