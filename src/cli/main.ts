@@ -9,6 +9,7 @@ import yargs, { type Argv } from 'yargs';
 import { CHECKS } from '../checks/index.js';
 import { DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_MS } from '../context/options.js';
 import { renderHuman } from '../report/human.js';
+import { renderSarif } from '../report/sarif.js';
 import { exitCodeOf, type Report } from '../report/types.js';
 import { lint } from '../lint.js';
 import { runSelfCheck, type SelfCheckOptions } from '../run.js';
@@ -70,7 +71,7 @@ function parser(args: string[]): Argv {
     .option('tls-skip-verify', { type: 'boolean', describe: 'Do not verify the Vault TLS certificate (default: VAULT_SKIP_VERIFY); ESO never does this' })
     .option('vault-token-file', { type: 'string', describe: 'File with an operator token for reading roles, policies and mounts (default: VAULT_TOKEN, then ~/.vault-token)' })
     .option('eso-service-account', { type: 'string', describe: "NAMESPACE/NAME of the ESO controller's service account, the login identity of stores without serviceAccountRef (default: the only ServiceAccount named external-secrets)" })
-    .option('output', { alias: 'o', choices: ['human', 'json'] as const, default: 'human', describe: 'Report format on stdout' })
+    .option('output', { alias: 'o', choices: ['human', 'json', 'sarif'] as const, default: 'human', describe: 'Report format on stdout (sarif: SARIF 2.1.0 for code scanning)' })
     .option('timeout', { type: 'number', default: DEFAULT_TIMEOUT_MS / 1000, describe: 'Timeout of each request, in seconds' })
     .option('concurrency', { type: 'number', default: DEFAULT_CONCURRENCY, describe: 'Maximum number of requests in flight' })
     .option('only', { type: 'string', array: true, describe: 'Run only these check ids or groups (store, vault, serviceaccount, auth, policy, secret)' })
@@ -97,6 +98,8 @@ function writeReport(report: Report, argv: Record<string, unknown>, streams: Str
   if (argv.output === 'human') {
     const color = Boolean(streams.stdout.isTTY) && streams.env.NO_COLOR === undefined && streams.env.TERM !== 'dumb';
     streams.stdout.write(renderHuman(report, { color, verbose }));
+  } else if (argv.output === 'sarif') {
+    streams.stdout.write(renderSarif(report));
   } else {
     streams.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   }
