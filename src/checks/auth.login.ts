@@ -27,6 +27,7 @@ const meta: CheckMeta = {
     'kube-host-unreachable': 'Vault could not reach the Kubernetes API for its TokenReview call.',
     'mount-missing': 'Vault has no auth method at auth/{mount}.',
     'root-policy': 'Vault rejected the login: auth methods cannot create root tokens.',
+    'vault-sealed': 'Vault is sealed, so the login cannot be checked.',
     'vault-error': 'Vault rejected the login: {error}.',
     'vault-unreachable': 'The login request did not reach Vault: {reason}.',
     'token-request-forbidden': 'This tool may not create a token for {ns}/{name}: {reason}.',
@@ -93,6 +94,9 @@ function mapVaultError(store: VaultStore, identity: LoginIdentity, error: VaultE
   if (/no handler for route/.test(text)) {
     return { status: 'fail', messageId: 'mount-missing', message: `${vaultAnswer}. No auth method is mounted at auth/${k8s.mountPath}.`, fix: { summary: 'Set mountPath to the Kubernetes auth mount.', commands: ['vault auth list'] } };
   }
+  if (error.status === 503 && /sealed/.test(text)) {
+    return { status: 'fail', messageId: 'vault-sealed', message: `${vaultAnswer}. Vault is sealed, so ESO's login fails the same way (see vault.health).`, fix: { summary: 'Unseal Vault.', commands: ['vault operator unseal'] } };
+  }
   if (/cannot create root tokens/.test(text)) {
     return { status: 'fail', messageId: 'root-policy', message: `${vaultAnswer}. Role "${k8s.role}" lists the root policy.`, fix: { summary: 'Remove "root" from the role\'s token_policies.', commands: [roleCmd] } };
   }
@@ -106,6 +110,23 @@ function mapVaultError(store: VaultStore, identity: LoginIdentity, error: VaultE
     };
   }
   return { status: 'fail', messageId: 'vault-error', message: `${vaultAnswer}.`, fix: { summary: 'See the Vault error above and the Vault server log.', commands: [roleCmd] } };
+}
+
+/** Compare the auth config with this cluster, for the login answers in which Vault hides the cause. */
+async function configHints(context: CheckContext, store: VaultStore): Promise<string[]> {
+  if (!context.hasOperatorToken || context.mode !== 'live') return [];
+  const config = await context.authConfig(store);
+  if (!config.ok || !config.value) return [];
+  const hints: string[] = [];
+  const host = typeof config.value.kubernetes_host === 'string' ? config.value.kubernetes_host.replace(/\/+$/, '') : '';
+  const server = context.kube?.server.replace(/\/+$/, '');
+  if (host && server && host !== server) {
+    hints.push(`kubernetes_host in auth/${store.kubernetes!.mountPath}/config is ${host}, but this kubeconfig's API server is ${server}; if Vault cannot reach ${host}, or it is another cluster, every login fails this way.`);
+  }
+  if (config.value.token_reviewer_jwt_set === false) {
+    hints.push("No token_reviewer_jwt is configured, so Vault reviews each login with the client's own JWT: the service account then needs the ClusterRole system:auth-delegator.");
+  }
+  return hints;
 }
 
 async function checkIdentity(context: CheckContext, store: VaultStore, identity: LoginIdentity, out: ResultBuilder): Promise<void> {
@@ -144,6 +165,7 @@ async function checkIdentity(context: CheckContext, store: VaultStore, identity:
   }
   if (cause instanceof VaultError && cause.kind === 'http') {
     const mapped = mapVaultError(store, identity, cause);
+    if (mapped.messageId === 'permission-denied') mapped.cause = [mapped.cause, ...(await configHints(context, store))].filter(Boolean).join(' ');
     out.add(mapped.status, mapped.messageId, target, mapped.message, { details: { ...details, httpStatus: cause.status, vaultErrors: cause.vaultErrors.map(flattenMultierror) }, cause: mapped.cause, fix: mapped.fix });
     return;
   }

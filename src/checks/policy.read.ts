@@ -18,7 +18,7 @@ const meta: CheckMeta = {
     allowed: '{capability} is granted on {path}.',
     denied: '{capability} is not granted on {path}.',
     'denied-kv2-data': '{capability} is not granted on {path}: rule "{pattern}" is written for the KV v1 form of the path.',
-    'store-path-invalid': 'Not checked at {path}, the path ESO builds now: store.config found a folder in the store path.',
+    'store-path-invalid': 'Not checked at {path}, the path ESO builds now: the store path is not exactly the KV mount.',
     'build-error': 'ESO cannot build a path for this reference: {error}.',
     'policy-missing': 'Policy "{policy}" named by role "{role}" does not exist.',
     'policy-parse-error': 'Policy "{policy}" could not be parsed: {error}.',
@@ -215,7 +215,7 @@ async function checkStore(context: CheckContext, store: VaultStore, out: ResultB
       if (request.correctedPath) {
         const ok = granted(evaluation.capabilities[request.correctedPath] ?? [], request.capability);
         if (ok) {
-          out.add('skip', 'store-path-invalid', target, `Not checked at ${request.path}, the path ESO builds now, because the store path contains a folder (see store.config); at the corrected path ${request.correctedPath} ${request.capability} is granted.`, { details: { ...common, correctedPath: request.correctedPath } });
+          out.add('skip', 'store-path-invalid', target, `Not checked at ${request.path}, the path ESO builds now, because the store path is not exactly the KV mount (see store.config); at the corrected path ${request.correctedPath} ${request.capability} is granted.`, { details: { ...common, correctedPath: request.correctedPath } });
           continue;
         }
         const denial = explainDenial(request, request.correctedPath, evaluation);

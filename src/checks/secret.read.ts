@@ -27,7 +27,7 @@ const meta: CheckMeta = {
     'mount-in-key': 'Secret does not exist at {path}: the key starts with mount "{mount}", but the store reads mount "{storeMount}".',
     deleted: 'The requested version of {path} is deleted or destroyed.',
     denied: 'Reading {path} was denied to the login token (see policy.read).',
-    'store-path-invalid': 'Not read at {path}, the path ESO builds now: store.config found a folder in the store path.',
+    'store-path-invalid': 'Not read at {path}, the path ESO builds now: the store path is not exactly the KV mount.',
     'find-not-checked': 'dataFrom.find is not read by this check; policy.read checks its list permission.',
     'read-failed': 'Reading {path} failed: {reason}.',
     'no-token': 'Not read: {reason}.',
@@ -150,7 +150,7 @@ async function checkRequest(context: CheckContext, request: PlannedRequest, out:
     const corrected = await reader.read(request.correctedPath + request.query);
     const exists = corrected.ok && corrected.value.status === 200;
     out.add(exists ? 'skip' : 'fail', exists ? 'store-path-invalid' : 'not-found', { ...target, path: request.correctedPath }, exists
-      ? `Not read at ${request.path}, the path ESO builds now, because the store path contains a folder (see store.config); the secret exists at the corrected path ${request.correctedPath}.`
+      ? `Not read at ${request.path}, the path ESO builds now, because the store path is not exactly the KV mount (see store.config); the secret exists at the corrected path ${request.correctedPath}.`
       : `Secret does not exist at ${request.correctedPath} either, the path after the store path fix (see store.config).`, { details: { ...details, correctedPath: request.correctedPath }, cause: reader.note });
     return;
   }
@@ -164,6 +164,15 @@ async function checkRequest(context: CheckContext, request: PlannedRequest, out:
     out.add(reader.via === 'login' ? 'fail' : 'error', 'denied', target, `Reading ${request.path} was denied to the ${reader.via === 'login' ? 'login' : 'operator'} token (HTTP 403)${reader.via === 'login' ? '; policy.read gives the corrected policy' : ''}.`, { details, cause: reader.note });
     return;
   }
+  if (read.status >= 400 && read.status !== 404) {
+    const sealed = read.status === 503 && read.errors.some((error) => error.includes('sealed'));
+    if (sealed) {
+      out.add('skip', 'read-failed', target, `Not read: Vault is sealed (HTTP 503), so whether ${request.path} exists cannot be seen; see vault.health.`, { details: { ...details, httpStatus: read.status }, cause: reader.note });
+    } else {
+      out.add('fail', 'read-failed', target, `Reading ${request.path} failed with HTTP ${read.status}: ${read.errors.join('; ')}; ESO reports "cannot read secret data from Vault".`, { details: { ...details, httpStatus: read.status }, cause: reader.note });
+    }
+    return;
+  }
   if (read.data === null || (read.status === 404 && read.metadata)) {
     out.add('fail', 'deleted', target, `The ${entry.version ? `version ${entry.version}` : 'latest version'} of ${request.path} is deleted or destroyed; ESO reports "Secret does not exist".`, {
       details: { ...details, metadata: read.metadata },
@@ -173,10 +182,6 @@ async function checkRequest(context: CheckContext, request: PlannedRequest, out:
   }
   if (read.status === 404 || read.data === undefined) {
     await diagnoseMissing(context, request, reader, target, { ...details, httpStatus: read.status, warnings: read.warnings.length ? read.warnings : undefined }, out);
-    return;
-  }
-  if (read.status >= 400) {
-    out.add('error', 'read-failed', target, `Reading ${request.path} failed: HTTP ${read.status} ${read.errors.join('; ')}.`, { details, cause: reader.note });
     return;
   }
   const data = read.data;

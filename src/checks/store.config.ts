@@ -56,8 +56,8 @@ async function mountTable(context: CheckContext, store: VaultStore): Promise<{ m
 
 function exampleKey(context: CheckContext, store: VaultStore): string {
   for (const consumer of context.consumers(store)) {
-    const entry = consumer.entries.find((candidate) => candidate.kind !== 'find' && candidate.key !== '');
-    if (entry) return entry.key;
+    const entry = consumer.entries.find((candidate) => (candidate.kind !== 'find' && candidate.key !== '') || candidate.findPath);
+    if (entry) return entry.kind === 'find' ? entry.findPath! : entry.key;
   }
   return 'app/config';
 }
@@ -133,12 +133,19 @@ async function checkPath(context: CheckContext, store: VaultStore, out: ResultBu
         fix: { summary: 'Set path to the KV mount (for example path: secret), or remove the field.', commands: [`kubectl edit ${kubectlStore(store)}`], yaml: 'spec:\n  provider:\n    vault:\n      path: secret\n' },
       });
       return;
-    case 'omitted':
+    case 'omitted': {
+      const mount = key.replace(/^\/+/, '').split('/')[0] || 'secret';
+      const relative = key.replace(/^\/+/, '').split('/').slice(1).filter((segment, index) => !(index === 0 && segment === 'data')).join('/');
       out.add('warn', 'path-omitted', target, `path is omitted, so ESO takes the first segment of each key as the mount${store.version === 'v2' ? ' and inserts "data/" after it unless the key already contains "/data/"' : ''}: key "${key}" is read from ${buildDataPath(undefined, store.version, key)}.`, {
         details,
-        fix: { summary: 'Set path to the KV mount and make keys relative to it; this also makes dataFrom.find and metadata reads work.', commands: [], yaml: 'spec:\n  provider:\n    vault:\n      path: secret\n' },
+        fix: {
+          summary: `Set path: ${mount} (the KV mount) and make keys and find.path relative to it${relative ? `, for example "${relative}"` : ''}; this also makes dataFrom.find and metadata reads work.`,
+          commands: [`kubectl edit ${kubectlStore(store)}`],
+          yaml: `spec:\n  provider:\n    vault:\n      path: ${mount}\n`,
+        },
       });
       return;
+    }
     case 'no-mount':
       out.add('fail', 'path-no-mount', target, `path "${store.path}" is not inside any secrets mount of this Vault (${table.source}).`, {
         details: { ...details, mounts: table.mounts?.map((mount) => mount.path) },

@@ -123,6 +123,26 @@ export class CheckContext {
     return this.memo.get(key, () => settle(() => this.limiter.run(load)));
   }
 
+  /** Memoize a Vault fact per client, so stores that differ in address or trust never share it. */
+  private async runOnVault<T>(store: VaultStore, key: string, load: (client: VaultClient) => Promise<T>): Promise<Fact<T>> {
+    let client: VaultClient;
+    try {
+      client = await this.vault(store);
+    } catch (error) {
+      return { ok: false, error: error as Error };
+    }
+    return this.run(`${this.clientId(client)}:${key}`, () => load(client));
+  }
+
+  private clientId(client: VaultClient): string {
+    let id = this.clientKeys.get(client);
+    if (id === undefined) {
+      id = `client${this.clientKeys.size}`;
+      this.clientKeys.set(client, id);
+    }
+    return id;
+  }
+
   /** The CA that will be trusted for a store: --ca-cert, else the store's caBundle or caProvider. */
   trust(store: VaultStore): Promise<TrustSource> {
     return this.memo.get(`trust:${store.ref}`, async () => {
@@ -166,13 +186,7 @@ export class CheckContext {
   /** sys/health once per Vault client, so stores that share a server and trust share one request. */
   async health(store: VaultStore): Promise<Fact<api.Health>> {
     if (this.offline) return { ok: false, error: new OfflineError('Vault is not contacted in an offline run') };
-    const client = await this.vault(store);
-    let key = this.clientKeys.get(client);
-    if (key === undefined) {
-      key = String(this.clientKeys.size);
-      this.clientKeys.set(client, key);
-    }
-    return this.run(`health:${key}`, () => api.readHealth(client));
+    return this.runOnVault(store, 'health', (client) => api.readHealth(client));
   }
 
   serviceAccountExists(namespace: string, name: string): Promise<Fact<boolean>> {
@@ -209,7 +223,7 @@ export class CheckContext {
       return Promise.resolve({ ok: true, value: mounts.map((path) => ({ path, type: 'kubernetes' })) });
     }
     const namespace = this.operatorNamespace(store, true);
-    return this.run(`auth-mounts:${this.serverOf(store).address}:${namespace ?? ''}`, async () => api.listAuthMounts(await this.vault(store), this.operator(), namespace));
+    return this.runOnVault(store, `auth-mounts:${namespace ?? ''}`, (client) => api.listAuthMounts(client, this.operator(), namespace));
   }
 
   role(store: VaultStore): Promise<Fact<api.RoleData | undefined>> {
@@ -223,8 +237,8 @@ export class CheckContext {
     }
     const k8s = store.kubernetes!;
     const namespace = this.operatorNamespace(store, true);
-    return this.run(`role:${this.serverOf(store).address}:${namespace ?? ''}:${k8s.mountPath}:${k8s.role.toLowerCase()}`, async () =>
-      api.readKubernetesRole(await this.vault(store), this.operator(), k8s.mountPath, k8s.role, namespace),
+    return this.runOnVault(store, `role:${namespace ?? ''}:${k8s.mountPath}:${k8s.role.toLowerCase()}`, (client) =>
+      api.readKubernetesRole(client, this.operator(), k8s.mountPath, k8s.role, namespace),
     );
   }
 
@@ -232,8 +246,8 @@ export class CheckContext {
     if (this.offline) return Promise.resolve({ ok: false, error: new OfflineError('the auth config is not read offline') });
     const k8s = store.kubernetes!;
     const namespace = this.operatorNamespace(store, true);
-    return this.run(`auth-config:${this.serverOf(store).address}:${namespace ?? ''}:${k8s.mountPath}`, async () =>
-      api.readKubernetesConfig(await this.vault(store), this.operator(), k8s.mountPath, namespace),
+    return this.runOnVault(store, `auth-config:${namespace ?? ''}:${k8s.mountPath}`, (client) =>
+      api.readKubernetesConfig(client, this.operator(), k8s.mountPath, namespace),
     );
   }
 
@@ -244,7 +258,7 @@ export class CheckContext {
       return Promise.resolve(mounts ? { ok: true, value: mounts } : { ok: false, error: new OfflineError('no --mounts were given') });
     }
     const namespace = this.operatorNamespace(store);
-    return this.run(`mounts:${this.serverOf(store).address}:${namespace ?? ''}`, async () => api.listSecretsMounts(await this.vault(store), this.operator(), namespace));
+    return this.runOnVault(store, `mounts:${namespace ?? ''}`, (client) => api.listSecretsMounts(client, this.operator(), namespace));
   }
 
   /** Look up the mount that contains a path with an identity's login token (sys/internal/ui/mounts). */
@@ -262,7 +276,7 @@ export class CheckContext {
       return Promise.resolve({ ok: true, value: this.offline.policies.get(name.toLowerCase())?.text });
     }
     const namespace = this.operatorNamespace(store, true);
-    return this.run(`policy:${this.serverOf(store).address}:${namespace ?? ''}:${name}`, async () => api.readAclPolicy(await this.vault(store), this.operator(), name, namespace));
+    return this.runOnVault(store, `policy:${namespace ?? ''}:${name}`, (client) => api.readAclPolicy(client, this.operator(), name, namespace));
   }
 
   /** TokenRequest for the identity exactly as ESO makes it, then the Vault login. */
@@ -270,8 +284,8 @@ export class CheckContext {
     if (this.offline) return Promise.resolve({ ok: false, error: new LoginError('login', new OfflineError('no login in an offline run')) });
     const k8s = store.kubernetes!;
     const namespace = this.loginNamespace(store);
-    const key = `login:${this.serverOf(store).address}:${namespace ?? ''}:${k8s.mountPath}:${k8s.role}:${identityKey(identity)}:${identity.audiences.join(',')}`;
-    return this.run(key, async () => {
+    const key = `login:${namespace ?? ''}:${k8s.mountPath}:${k8s.role}:${identityKey(identity)}:${identity.audiences.join(',')}`;
+    return this.runOnVault(store, key, async (client) => {
       if (!this.kube) throw new LoginError('token-request', new Error('the Kubernetes API is not available'));
       let jwt: string;
       try {
@@ -279,7 +293,6 @@ export class CheckContext {
       } catch (error) {
         throw new LoginError('token-request', error as Error);
       }
-      const client = await this.vault(store);
       try {
         const result = await api.kubernetesLogin(client, { mountPath: k8s.mountPath, role: k8s.role, jwt, namespace });
         this.logins.push({ client, token: result.token, namespace });
@@ -313,8 +326,8 @@ export class CheckContext {
   readAsOperator(store: VaultStore, pathWithQuery: string, version: 'v1' | 'v2' = store.version): Promise<Fact<api.SecretRead>> {
     if (this.offline) return Promise.resolve({ ok: false, error: new OfflineError('secrets are not read in an offline run') });
     const namespace = this.operatorNamespace(store);
-    return this.run(`read-op:${this.serverOf(store).address}:${namespace ?? ''}:${version}:${pathWithQuery}`, async () =>
-      api.readSecretPath(await this.vault(store), this.operator(), pathWithQuery, version, namespace),
+    return this.runOnVault(store, `read-op:${namespace ?? ''}:${version}:${pathWithQuery}`, (client) =>
+      api.readSecretPath(client, this.operator(), pathWithQuery, version, namespace),
     );
   }
 

@@ -58,9 +58,8 @@ export interface EvaluateOptions {
    */
   resolveTemplate?: (expression: string) => string | undefined;
   /**
-   * Version of the Vault server, such as "1.14.2" or "1.15.6+ent", for the behaviours that
-   * changed between releases. Without it, or when it cannot be read, the current behaviour is
-   * modelled.
+   * Version of the Vault server, such as "1.14.2" or "1.15.6+ent". Without it, or when it cannot
+   * be parsed, the behaviour of current releases is modelled.
    *
    * Before 1.13.10, 1.14.6 and 1.15.2, a list on a path ending in "/" tried the path without the
    * "/" for exact rules only, and matched glob rules against the path as requested.

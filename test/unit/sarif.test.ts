@@ -1,14 +1,15 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
-import Ajv from 'ajv-draft-04';
-import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 
 import { lint } from '../../src/lint.js';
 import { parseLocation, renderSarif } from '../../src/report/sarif.js';
 
 const require = createRequire(import.meta.url);
+// Both packages are CommonJS with a default export; require keeps their types simple under NodeNext.
+const Ajv = (require('ajv-draft-04') as { default: typeof import('ajv-draft-04').default }).default;
+const addFormats = (require('ajv-formats') as { default: typeof import('ajv-formats').default }).default;
 const schema = require('@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json') as object;
 const examples = new URL('../../examples/', import.meta.url).pathname;
 
