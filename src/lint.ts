@@ -50,37 +50,31 @@ function policyResults(inputs: Inputs): { results: Result[]; policies: OfflineSo
   return { results, policies };
 }
 
-/** Lint files offline; never prints and never exits. */
-export async function lint(options: LintOptions): Promise<Report> {
-  const report: Report = {
-    schemaVersion: SCHEMA_VERSION,
-    tool: { name: TOOL_NAME, version: TOOL_VERSION },
-    mode: 'lint',
-    generatedAt: new Date().toISOString(),
-    summary: summarize([]),
-    stores: [],
-    results: [],
-    errors: [],
-  };
-  const selection = selectChecks(options.only ?? [], options.skip ?? [], 'lint');
-  if (selection.unknown.length > 0) {
-    report.errors.push({ message: `Unknown check or group: ${selection.unknown.join(', ')}.`, fix: { summary: 'List the check ids with --list-checks.', commands: ['vault-selfcheck --list-checks'] } });
-    return report;
-  }
+export interface OfflineLoad {
+  context: CheckContext;
+  stores: VaultStore[];
+  externalSecrets: ExternalSecretView[];
+  /** Results that come from reading the inputs, such as policy syntax. */
+  results: Result[];
+  errors: Report['errors'];
+}
+
+/** Read the inputs of an offline run into a check context; input problems become errors. */
+export async function loadOffline(options: LintOptions): Promise<OfflineLoad> {
+  const errors: Report['errors'] = [];
   let mounts;
   try {
     mounts = options.mounts ? parseMounts(options.mounts) : undefined;
   } catch (error) {
-    report.errors.push({ message: (error as Error).message, fix: { summary: 'Give --mounts as MOUNT=VERSION pairs, for example --mounts kv=2,secret=1.', commands: [] } });
-    return report;
+    errors.push({ message: (error as Error).message, fix: { summary: 'Give --mounts as MOUNT=VERSION pairs, for example --mounts kv=2,secret=1.', commands: [] } });
   }
 
   const inputs = await readInputs(options.paths, options.stdin);
   for (const error of inputs.errors) {
-    report.errors.push({ message: `${error.location ?? error.file}: ${error.message}`, fix: { summary: 'Fix or remove the file, then run lint again.', commands: [] } });
+    errors.push({ message: `${error.location ?? error.file}: ${error.message}`, fix: { summary: 'Fix or remove the file, then run again.', commands: [] } });
   }
   if (inputs.files === 0 && inputs.errors.length === 0) {
-    report.errors.push({ message: `No YAML, HCL or JSON file was found in ${options.paths.join(', ')}.`, fix: { summary: 'Pass manifest files or directories, or "-" to read stdin.', commands: [] } });
+    errors.push({ message: `No YAML, HCL or JSON file was found in ${options.paths.join(', ')}.`, fix: { summary: 'Pass manifest files or directories, or "-" to read stdin.', commands: [] } });
   }
 
   const defaultNamespace = options.defaultNamespace ?? 'default';
@@ -103,13 +97,12 @@ export async function lint(options: LintOptions): Promise<Report> {
       if ((kind === 'SecretStore' || kind === 'ClusterSecretStore') && isVaultStore(withNamespace)) stores.push(parseVaultStore(withNamespace, source.locate));
       else if (kind === 'ExternalSecret') externalSecrets.push(parseExternalSecret(withNamespace, source.locate));
     } catch (error) {
-      if (error instanceof ManifestError) report.errors.push({ message: `${source.locate([])}: ${error.message}` });
+      if (error instanceof ManifestError) errors.push({ message: `${source.locate([])}: ${error.message}` });
       else throw error;
     }
   }
 
   const policies = policyResults(inputs);
-  const results: Result[] = [...policies.results];
   const fileMounts = inputs.mountFiles.flatMap((file) => file.mounts);
   const offline: OfflineSources = {
     mounts: mounts ?? (fileMounts.length ? fileMounts : undefined),
@@ -122,10 +115,33 @@ export async function lint(options: LintOptions): Promise<Report> {
     { namespaces: [], stores: [], tlsSkipVerify: false, timeoutMs: DEFAULT_TIMEOUT_MS, concurrency: DEFAULT_CONCURRENCY, verbose: false },
     { stores, externalSecrets, offline, esoVersions: apiVersions.map((version) => version.slice(ESO_GROUP.length)) },
   );
-  for (const check of selection.checks) results.push(...(await runIsolated(check, context)));
-  report.results = sortResults(results, stores);
-  report.summary = summarize(report.results);
-  report.stores = storeSummaries(stores);
-  return report;
+  return { context, stores, externalSecrets, results: policies.results, errors };
 }
 
+/** Lint files offline; never prints and never exits. */
+export async function lint(options: LintOptions): Promise<Report> {
+  const report: Report = {
+    schemaVersion: SCHEMA_VERSION,
+    tool: { name: TOOL_NAME, version: TOOL_VERSION },
+    mode: 'lint',
+    generatedAt: new Date().toISOString(),
+    summary: summarize([]),
+    stores: [],
+    results: [],
+    errors: [],
+  };
+  const selection = selectChecks(options.only ?? [], options.skip ?? [], 'lint');
+  if (selection.unknown.length > 0) {
+    report.errors.push({ message: `Unknown check or group: ${selection.unknown.join(', ')}.`, fix: { summary: 'List the check ids with --list-checks.', commands: ['vault-selfcheck --list-checks'] } });
+    return report;
+  }
+  const loaded = await loadOffline(options);
+  report.errors.push(...loaded.errors);
+  if (options.mounts && loaded.errors.some((error) => error.message.startsWith('invalid --mounts'))) return report;
+  const results: Result[] = [...loaded.results];
+  for (const check of selection.checks) results.push(...(await runIsolated(check, loaded.context)));
+  report.results = sortResults(results, loaded.stores);
+  report.summary = summarize(report.results);
+  report.stores = storeSummaries(loaded.stores);
+  return report;
+}

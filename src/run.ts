@@ -32,7 +32,7 @@ function emptyReport(mode: Report['mode']): Report {
   };
 }
 
-function kubeFailure(error: unknown, what: string): ReportError {
+export function kubeFailure(error: unknown, what: string): ReportError {
   if (error instanceof KubeError) {
     const fix: Fix = { summary: '', commands: [] };
     switch (error.kind) {
@@ -57,7 +57,7 @@ function kubeFailure(error: unknown, what: string): ReportError {
   return { message: `${what}: ${(error as Error).message ?? String(error)}` };
 }
 
-interface Discovery {
+export interface Discovery {
   stores: VaultStore[];
   externalSecrets: ExternalSecretView[];
   errors: ReportError[];
@@ -66,7 +66,7 @@ interface Discovery {
 }
 
 /** Read the ESO objects the run checks, served as external-secrets.io/v1 or v1beta1. */
-async function discover(kube: KubeClient, options: RunOptions): Promise<Discovery> {
+export async function discover(kube: KubeClient, options: RunOptions): Promise<Discovery> {
   const errors: ReportError[] = [];
   let versions: string[];
   try {
@@ -188,7 +188,7 @@ export function storeSummaries(stores: VaultStore[], context?: CheckContext): St
  * --eso-service-account, take the only ServiceAccount named external-secrets (the Helm chart's
  * default name) when there is exactly one.
  */
-async function findControllerServiceAccount(kube: KubeClient, stores: VaultStore[], options: RunOptions): Promise<void> {
+export async function findControllerServiceAccount(kube: KubeClient, stores: VaultStore[], options: RunOptions): Promise<void> {
   if (options.controllerServiceAccount) return;
   if (!stores.some((store) => store.kubernetes && !store.kubernetes.serviceAccountRef && !store.kubernetes.secretRef)) return;
   try {

@@ -12,6 +12,7 @@ import { renderHuman } from '../report/human.js';
 import { renderSarif } from '../report/sarif.js';
 import { exitCodeOf, type Report } from '../report/types.js';
 import { lint } from '../lint.js';
+import { renderTrace, trace, type TraceReport } from '../trace.js';
 import { runSelfCheck, type SelfCheckOptions } from '../run.js';
 import { TOOL_VERSION } from '../version.js';
 
@@ -59,6 +60,7 @@ function parser(args: string[]): Argv {
     .usage('Usage: $0 [check] [options]\n\nChecks External Secrets Operator stores and ExternalSecrets against Kubernetes and Vault,\nand prints every broken link with its fix. Exit codes: 0 healthy, 1 a check failed, 2 usage,\nconfiguration or internal error.')
     .command(['check', '$0'], 'Check the live cluster and Vault (the default command)')
     .command('lint [paths..]', 'Check manifests, policies and role definitions offline (files, directories, or - for stdin)')
+    .command('trace <externalSecret> [paths..]', 'Show the exact requests ESO will send for one ExternalSecret (NAMESPACE/NAME) and the policy rule that decides each; live, or from files when paths are given')
     .option('mounts', { type: 'string', describe: 'lint: the KV mount table when no Vault is at hand, as MOUNT=VERSION pairs (kv=2,secret=1)' })
     .option('default-namespace', { type: 'string', default: 'default', describe: 'lint: namespace of namespaced manifests that set none' })
     .option('kubeconfig', { type: 'string', describe: 'Path to the kubeconfig (default: KUBECONFIG, then ~/.kube/config)' })
@@ -139,6 +141,42 @@ async function runLint(argv: Record<string, unknown>, streams: Streams): Promise
   return exitCodeOf(report, { strict: argv.strict === true });
 }
 
+async function runTrace(argv: Record<string, unknown>, streams: Streams): Promise<number> {
+  const paths = ((argv.paths as string[] | undefined) ?? []).map(String).map((path) => (path === STDIN_PLACEHOLDER ? '-' : path));
+  let token: { token?: string; source?: string };
+  try {
+    token = paths.length === 0 ? operatorToken(argv.vaultTokenFile as string | undefined, streams.env) : {};
+  } catch (error) {
+    streams.stderr.write(`vault-selfcheck: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const vaultAddr = (argv.vaultAddr as string | undefined) ?? streams.env.VAULT_ADDR;
+  let report: TraceReport;
+  try {
+    report = await trace({
+      externalSecret: String(argv.externalSecret),
+      paths,
+      stdin: readStdin,
+      mounts: argv.mounts as string | undefined,
+      kubeconfig: argv.kubeconfig as string | undefined,
+      context: argv.context as string | undefined,
+      vaultAddr,
+      vaultAddrSource: argv.vaultAddr ? '--vault-addr' : streams.env.VAULT_ADDR ? 'VAULT_ADDR' : undefined,
+      operatorToken: token.token,
+      operatorTokenSource: token.source,
+      vaultNamespace: streams.env.VAULT_NAMESPACE || undefined,
+      timeoutMs: Number(argv.timeout) * 1000,
+    });
+  } catch (error) {
+    streams.stderr.write(`vault-selfcheck: internal error: ${(error as Error).message}\n`);
+    return 2;
+  }
+  streams.stdout.write(argv.output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderTrace(report));
+  if (report.errors.length > 0) return 2;
+  const denied = report.stores.some((store) => store.steps.some((step) => step.buildError || step.decision?.allowed === false));
+  return denied ? 1 : 0;
+}
+
 /** Run the CLI and return its exit code. */
 export async function main(args: string[], streams: Streams = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
   const { stdout, stderr, env } = streams;
@@ -165,6 +203,7 @@ export async function main(args: string[], streams: Streams = { stdout: process.
   }
   const positional = (argv._ as (string | number)[]).map(String).filter((arg) => arg !== 'check');
   if (positional[0] === 'lint') return runLint(argv, streams);
+  if (positional[0] === 'trace') return runTrace(argv, streams);
   if (positional.length > 0) {
     stderr.write(`vault-selfcheck: unknown command "${positional[0]}"\nRun vault-selfcheck --help for usage.\n`);
     return 2;

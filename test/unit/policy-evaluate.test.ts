@@ -246,6 +246,43 @@ describe('list with trailing slash', () => {
     expect(evaluate(policies, 'secret/foo/', { operation: 'read' }).capabilities).toEqual(['deny']);
   });
 
+  // Measured on a Vault 1.14.2 dev server through sys/capabilities. Vault 1.13.10, 1.14.6 and
+  // 1.15.2 added the glob lookup without the slash.
+  it('matches globs with the slash before 1.14.6', () => {
+    const policies = [policy('test', { 'secret/foo*': ['list'], 'secret/foo/*': ['deny'], 'kv/+/argo': ['list', 'read'] })];
+    const old = evaluate(policies, 'secret/foo/', { vaultVersion: '1.14.2' });
+    expect(old.capabilities).toEqual(['deny']);
+    expect(old.reason).toBe('longest prefix "secret/foo/" (rule "secret/foo/*") matches "secret/foo/"');
+    expect(old.allowed('list')).toBe(false);
+    expect(evaluate(policies, 'secret/foo/', { vaultVersion: '1.14.6' }).capabilities).toEqual(['list']);
+
+    const segment = evaluate(policies, 'kv/metadata/argo/', { vaultVersion: '1.14.2' });
+    expect(segment.capabilities).toEqual(['deny']);
+    expect(segment.matching).toEqual([]);
+    expect(evaluate(policies, 'kv/metadata/argo/').capabilities).toEqual(['list', 'read']);
+  });
+
+  it.each([
+    ['1.12.11', ['deny']],
+    ['1.13.9', ['deny']],
+    ['1.13.10', ['list']],
+    ['1.14.5+ent', ['deny']],
+    ['v1.14.6', ['list']],
+    ['1.15.1', ['deny']],
+    ['1.15.2', ['list']],
+    ['1.16.0', ['list']],
+    ['2.0.0', ['list']],
+    ['unknown', ['list']],
+  ])('reads Vault version %s', (vaultVersion, capabilities) => {
+    const policies = [policy('test', { 'secret/foo*': ['list'], 'secret/foo/*': ['deny'] })];
+    expect(evaluate(policies, 'secret/foo/', { vaultVersion }).capabilities).toEqual(capabilities);
+  });
+
+  it('keeps the trimmed exact rule in 1.14.2', () => {
+    const policies = [policy('test', { 'kv/metadata/argo': ['list'], 'kv/metadata/*': ['deny'] })];
+    expect(evaluate(policies, 'kv/metadata/argo/', { vaultVersion: '1.14.2' }).capabilities).toEqual(['list']);
+  });
+
   it('defaults to the list lookup', () => {
     const policies = [policy('test', { 'kv/metadata/argo': ['list'] })];
     const decision = evaluate(policies, 'kv/metadata/argo/');
