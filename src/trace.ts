@@ -140,6 +140,8 @@ async function traceIn(context: CheckContext, es: ExternalSecretView, report: Tr
     const { verdict } = await storePathVerdict(context, store);
     const mountInfo = verdict.kind === 'ok' || verdict.kind === 'folder' || verdict.kind === 'api-segment' ? verdict.mount : undefined;
     const policies = await policiesOf(context, store);
+    const health = context.mode === 'live' ? await context.health(store) : undefined;
+    const vaultVersion = health?.ok ? health.value.version : undefined;
     entry.policies = policies.names;
     const requests = (await planRequests(context, store)).filter((request) => request.es === es);
     for (const request of requests) {
@@ -157,7 +159,7 @@ async function traceIn(context: CheckContext, es: ExternalSecretView, report: Tr
       if (request.buildError) step.buildError = request.buildError;
       else step.request = `${base}/v1/${request.capability === 'list' ? request.path!.replace(/\/$/, '') : request.path}${request.query}`;
       if (request.path && policies.policies) {
-        const decision = evaluate(policies.policies, request.path, { operation: request.capability === 'list' ? 'list' : 'read' });
+        const decision = evaluate(policies.policies, request.path, { operation: request.capability === 'list' ? 'list' : 'read', vaultVersion });
         step.decision = {
           allowed: decision.allowed(request.capability),
           capabilities: decision.capabilities,

@@ -27,6 +27,8 @@ const meta: CheckMeta = {
 };
 
 interface Evaluation {
+  /** Version from sys/health; the evaluator follows that version's rule lookup. */
+  vaultVersion?: string;
   /** Capabilities per path, from Vault or from the evaluator. */
   capabilities: Record<string, string[]>;
   source: 'vault' | 'evaluator';
@@ -74,7 +76,7 @@ async function evaluateIdentity(context: CheckContext, store: VaultStore, identi
     if (!caps.ok) return `sys/capabilities-self failed: ${caps.error.message}`;
     const names = login.value.policies;
     const policies = await loadPolicies(context, store, names, out);
-    return { capabilities: caps.value, source: 'vault', policies, policyNames: names };
+    return { capabilities: caps.value, source: 'vault', policies, policyNames: names, vaultVersion: await versionOf(context, store) };
   }
   const who = `${identity.namespace}/${identity.serviceAccount}`;
   if (!context.hasOperatorToken) return context.mode === 'lint' ? context.operatorMissing : `the login as ${who} failed (see auth.login) and ${context.operatorMissing}`;
@@ -98,8 +100,16 @@ async function evaluateIdentity(context: CheckContext, store: VaultStore, identi
   const policies = await loadPolicies(context, store, names, out);
   if (!policies) return `the policies ${quoteList(names)} could not be read`;
   const capabilities: Record<string, string[]> = {};
-  for (const path of paths) capabilities[path] = evaluate(policies, path).capabilities;
-  return { capabilities, source: 'evaluator', policies, policyNames: names, note };
+  const vaultVersion = await versionOf(context, store);
+  for (const path of paths) capabilities[path] = evaluate(policies, path, { vaultVersion }).capabilities;
+  return { capabilities, source: 'evaluator', policies, policyNames: names, note, vaultVersion };
+}
+
+/** The Vault version from sys/health, in live runs; offline runs evaluate as current Vault does. */
+async function versionOf(context: CheckContext, store: VaultStore): Promise<string | undefined> {
+  if (context.mode !== 'live') return undefined;
+  const health = await context.health(store);
+  return health.ok ? health.value.version : undefined;
 }
 
 function granted(capabilities: string[], needed: string): boolean {
@@ -107,7 +117,7 @@ function granted(capabilities: string[], needed: string): boolean {
 }
 
 /** A rule written for the KV v1 form of a KV v2 path (mount/x instead of mount/data/x). */
-function kvV1StyleRule(policies: ParsedPolicy[], path: string, mount: string | undefined, capability: string): PolicyRule | undefined {
+function kvV1StyleRule(policies: ParsedPolicy[], path: string, mount: string | undefined, capability: string, vaultVersion?: string): PolicyRule | undefined {
   if (!mount) return undefined;
   const prefix = `${mount}/data/`;
   const meta = `${mount}/metadata/`;
@@ -115,7 +125,7 @@ function kvV1StyleRule(policies: ParsedPolicy[], path: string, mount: string | u
   if (path.startsWith(prefix)) v1Path = `${mount}/${path.slice(prefix.length)}`;
   else if (path.startsWith(meta)) v1Path = `${mount}/${path.slice(meta.length)}`;
   if (!v1Path) return undefined;
-  const decision = evaluate(policies, v1Path, { operation: capability === 'list' ? 'list' : 'read' });
+  const decision = evaluate(policies, v1Path, { operation: capability === 'list' ? 'list' : 'read', vaultVersion });
   if (!decision.allowed(capability as 'read')) return undefined;
   return decision.rule?.rules[0];
 }
@@ -144,8 +154,8 @@ function explainDenial(request: PlannedRequest, path: string, evaluation: Evalua
       fix: { summary: `Grant ${capability} on ${path} in one of the role's policies.`, commands: policyCommands(evaluation.policyNames.find((name) => name !== 'default') ?? '<policy>'), hcl: hclStanza(path, [capability]) },
     };
   }
-  const decision: Decision = evaluate(policies, path, { operation: capability === 'list' ? 'list' : 'read' });
-  const v1Rule = kvV1StyleRule(policies, path, request.mount, capability);
+  const decision: Decision = evaluate(policies, path, { operation: capability === 'list' ? 'list' : 'read', vaultVersion: evaluation.vaultVersion });
+  const v1Rule = kvV1StyleRule(policies, path, request.mount, capability, evaluation.vaultVersion);
   if (v1Rule && request.mount) {
     const segment = path.startsWith(`${request.mount}/metadata/`) ? 'metadata' : 'data';
     const pattern = correctedPattern(v1Rule, request.mount, segment);
@@ -171,7 +181,7 @@ function allowedMessage(request: PlannedRequest, path: string, evaluation: Evalu
   const details: Record<string, unknown> = { policies: evaluation.policyNames, source: evaluation.source };
   let why = '';
   if (evaluation.policies) {
-    const decision = evaluate(evaluation.policies, path, { operation: request.capability === 'list' ? 'list' : 'read' });
+    const decision = evaluate(evaluation.policies, path, { operation: request.capability === 'list' ? 'list' : 'read', vaultVersion: evaluation.vaultVersion });
     if (decision.rule) {
       why = ` by rule "${decision.rule.pattern}" in ${quoteList([...new Set(decision.rule.rules.map((rule) => rule.policy))])}`;
       details.rule = decision.rule.pattern;

@@ -148,6 +148,16 @@ describe('argo-stack scenarios', () => {
     expect(run.code).toBe(1);
   });
 
+  it('trace shows the request and deciding rule', async () => {
+    const loaded = await loadScenario(servers, 'argo-stack-fixed');
+    canaries.push(...loaded.canaries);
+    const run = await runCli(['trace', 'argo-workflows/artifact-s3'], { KUBECONFIG: loaded.env.KUBECONFIG, VAULT_ADDR: loaded.env.VAULT_ADDR, VAULT_TOKEN: loaded.env.VAULT_TOKEN });
+    expect(run.stdout).toContain('GET /v1/kv/data/argo/workflows/artifacts');
+    expect(run.stdout).toContain('allowed: read by rule "kv/data/argo/*"');
+    expect(run.stdout).toContain('PUT /v1/auth/kubernetes/login as external-secrets-system/eso-vault-auth');
+    expect(run.code).toBe(0);
+  });
+
   it('verbose output leaks no secret or token', async () => {
     const loaded = await loadScenario(servers, 'argo-stack-fixed');
     canaries.push(...loaded.canaries);
