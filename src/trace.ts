@@ -64,11 +64,11 @@ export interface TraceReport {
   errors: { message: string }[];
 }
 
-function findExternalSecret(all: ExternalSecretView[], wanted: string): ExternalSecretView | string {
-  const [namespace, name] = wanted.includes('/') ? wanted.split('/', 2) : [undefined, wanted];
+function findExternalSecret(all: ExternalSecretView[], requested: string): ExternalSecretView | string {
+  const [namespace, name] = requested.includes('/') ? requested.split('/', 2) : [undefined, requested];
   const matches = all.filter((es) => es.name === name && (namespace === undefined || es.namespace === namespace));
   if (matches.length === 1) return matches[0]!;
-  if (matches.length === 0) return `ExternalSecret ${wanted} was not found`;
+  if (matches.length === 0) return `ExternalSecret ${requested} was not found`;
   return `${matches.length} ExternalSecrets are named ${name}; give NAMESPACE/NAME (${matches.map((es) => `${es.namespace}/${es.name}`).join(', ')})`;
 }
 
