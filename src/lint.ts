@@ -7,7 +7,6 @@ import { parseMounts, type OfflineSources } from './context/offline.js';
 import { DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_MS } from './context/options.js';
 import { isVaultStore, ManifestError, parseExternalSecret, parseVaultStore, type ExternalSecretView, type VaultStore } from './eso/model.js';
 import { readInputs, type Inputs } from './manifests/read.js';
-import { parsePolicy, PolicyParseError } from './policy/index.js';
 import { SCHEMA_VERSION, summarize, type Report, type Result } from './report/types.js';
 import { runIsolated, sortResults, storeSummaries } from './run.js';
 import { TOOL_NAME, TOOL_VERSION } from './version.js';
@@ -27,35 +26,10 @@ export interface LintOptions {
 
 const ESO_GROUP = 'external-secrets.io/';
 
-function policyResults(inputs: Inputs): { results: Result[]; policies: OfflineSources['policies'] } {
-  const results: Result[] = [];
-  const policies: OfflineSources['policies'] = new Map();
-  for (const file of inputs.policies) {
-    try {
-      parsePolicy(file.text, { name: file.name, file: file.file });
-      policies.set(file.name.toLowerCase(), { text: file.text, file: file.file });
-      results.push({ check: 'policy.syntax', status: 'pass', messageId: 'ok', target: { kind: 'VaultPolicy', name: file.name, location: file.file }, message: `Policy "${file.name}" parses as Vault would parse it.` });
-    } catch (error) {
-      const location = error instanceof PolicyParseError ? `${file.file}:${error.line}:${error.column}` : file.file;
-      results.push({
-        check: 'policy.syntax',
-        status: 'fail',
-        messageId: 'invalid',
-        target: { kind: 'VaultPolicy', name: file.name, location },
-        message: `Policy "${file.name}" is invalid: ${error instanceof PolicyParseError ? error.reason : (error as Error).message}. Vault rejects it with "failed to parse policy".`,
-        fix: { summary: 'Correct the policy at the position shown, then check it with: vault policy fmt FILE.', commands: [`vault policy fmt ${file.file}`] },
-      });
-    }
-  }
-  return { results, policies };
-}
-
 export interface OfflineLoad {
   context: CheckContext;
   stores: VaultStore[];
   externalSecrets: ExternalSecretView[];
-  /** Results that come from reading the inputs, such as policy syntax. */
-  results: Result[];
   errors: Report['errors'];
 }
 
@@ -102,12 +76,13 @@ export async function loadOffline(options: LintOptions): Promise<OfflineLoad> {
     }
   }
 
-  const policies = policyResults(inputs);
+  const policies: OfflineSources['policies'] = new Map();
+  for (const file of inputs.policies) policies.set(file.name.toLowerCase(), { text: file.text, file: file.file });
   const fileMounts = inputs.mountFiles.flatMap((file) => file.mounts);
   const offline: OfflineSources = {
     mounts: mounts ?? (fileMounts.length ? fileMounts : undefined),
     roles: inputs.roles.map((role) => ({ mount: role.mount, role: role.role, data: role.data, file: role.file })),
-    policies: policies.policies,
+    policies,
     serviceAccounts,
   };
   const apiVersions = [...new Set([...stores.map((store) => store.apiVersion), ...externalSecrets.map((es) => es.apiVersion)])];
@@ -115,7 +90,7 @@ export async function loadOffline(options: LintOptions): Promise<OfflineLoad> {
     { namespaces: [], stores: [], tlsSkipVerify: false, timeoutMs: DEFAULT_TIMEOUT_MS, concurrency: DEFAULT_CONCURRENCY, verbose: false },
     { stores, externalSecrets, offline, esoVersions: apiVersions.map((version) => version.slice(ESO_GROUP.length)) },
   );
-  return { context, stores, externalSecrets, results: policies.results, errors };
+  return { context, stores, externalSecrets, errors };
 }
 
 /** Lint files offline; never prints and never exits. */
@@ -138,7 +113,7 @@ export async function lint(options: LintOptions): Promise<Report> {
   const loaded = await loadOffline(options);
   report.errors.push(...loaded.errors);
   if (options.mounts && loaded.errors.some((error) => error.message.startsWith('invalid --mounts'))) return report;
-  const results: Result[] = [...loaded.results];
+  const results: Result[] = [];
   for (const check of selection.checks) results.push(...(await runIsolated(check, loaded.context)));
   report.results = sortResults(results, loaded.stores);
   report.summary = summarize(report.results);

@@ -4,6 +4,7 @@ import { check as authLogin } from './auth.login.js';
 import { check as authRole } from './auth.role.js';
 import { check as crdVersions } from './crd.versions.js';
 import { check as policyRead } from './policy.read.js';
+import { check as policySyntax } from './policy.syntax.js';
 import { check as remoteRefKey } from './remoteref.key.js';
 import { check as secretRead } from './secret.read.js';
 import { check as serviceAccountExists } from './serviceaccount.exists.js';
@@ -11,7 +12,7 @@ import { check as storeConfig } from './store.config.js';
 import { check as vaultHealth } from './vault.health.js';
 
 /** Every check, in the order the chain is walked: CRDs, store, Vault, identity, auth, policy, secret. */
-export const CHECKS: readonly Check[] = [crdVersions, storeConfig, remoteRefKey, vaultHealth, serviceAccountExists, authRole, authBinding, authLogin, policyRead, secretRead];
+export const CHECKS: readonly Check[] = [crdVersions, storeConfig, remoteRefKey, vaultHealth, serviceAccountExists, authRole, authBinding, authLogin, policySyntax, policyRead, secretRead];
 
 export function findCheck(id: string): Check | undefined {
   return CHECKS.find((check) => check.meta.id === id);
