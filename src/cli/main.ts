@@ -6,14 +6,12 @@ import { join } from 'node:path';
 
 import yargs, { type Argv } from 'yargs';
 
-import { CHECKS } from '../checks/index.js';
+// Only light modules load up front: --help and --version must not pay for the Kubernetes client,
+// undici or the checks, so everything else is imported where a command needs it.
 import { DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_MS } from '../context/options.js';
-import { renderHuman } from '../report/human.js';
-import { renderSarif } from '../report/sarif.js';
 import { exitCodeOf, type Report } from '../report/types.js';
-import { lint } from '../lint.js';
-import { renderTrace, trace, type TraceReport } from '../trace.js';
-import { runSelfCheck, type SelfCheckOptions } from '../run.js';
+import type { TraceReport } from '../trace.js';
+import type { SelfCheckOptions } from '../run.js';
 import { TOOL_VERSION } from '../version.js';
 
 export class UsageError extends Error {}
@@ -91,16 +89,19 @@ function parser(args: string[]): Argv {
     });
 }
 
-function listChecks(): string {
+async function listChecks(): Promise<string> {
+  const { CHECKS } = await import('../checks/index.js');
   const width = Math.max(...CHECKS.map((check) => check.meta.id.length));
   return `${CHECKS.map((check) => `${check.meta.id.padEnd(width)}  ${check.meta.description}`).join('\n')}\n`;
 }
 
-function writeReport(report: Report, argv: Record<string, unknown>, streams: Streams, verbose: boolean): void {
+async function writeReport(report: Report, argv: Record<string, unknown>, streams: Streams, verbose: boolean): Promise<void> {
   if (argv.output === 'human') {
+    const { renderHuman } = await import('../report/human.js');
     const color = Boolean(streams.stdout.isTTY) && streams.env.NO_COLOR === undefined && streams.env.TERM !== 'dumb';
     streams.stdout.write(renderHuman(report, { color, verbose }));
   } else if (argv.output === 'sarif') {
+    const { renderSarif } = await import('../report/sarif.js');
     streams.stdout.write(renderSarif(report));
   } else {
     streams.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
@@ -125,6 +126,7 @@ async function runLint(argv: Record<string, unknown>, streams: Streams): Promise
   }
   let report: Report;
   try {
+    const { lint } = await import('../lint.js');
     report = await lint({
       paths,
       stdin: readStdin,
@@ -137,7 +139,7 @@ async function runLint(argv: Record<string, unknown>, streams: Streams): Promise
     streams.stderr.write(`vault-selfcheck: internal error: ${(error as Error).message}\n`);
     return 2;
   }
-  writeReport(report, argv, streams, Boolean(argv.verbose));
+  await writeReport(report, argv, streams, Boolean(argv.verbose));
   return exitCodeOf(report, { strict: argv.strict === true });
 }
 
@@ -153,6 +155,7 @@ async function runTrace(argv: Record<string, unknown>, streams: Streams): Promis
   const vaultAddr = (argv.vaultAddr as string | undefined) ?? streams.env.VAULT_ADDR;
   let report: TraceReport;
   try {
+    const { trace } = await import('../trace.js');
     report = await trace({
       externalSecret: String(argv.externalSecret),
       paths,
@@ -171,6 +174,7 @@ async function runTrace(argv: Record<string, unknown>, streams: Streams): Promis
     streams.stderr.write(`vault-selfcheck: internal error: ${(error as Error).message}\n`);
     return 2;
   }
+  const { renderTrace } = await import('../trace.js');
   streams.stdout.write(argv.output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderTrace(report));
   if (report.errors.length > 0) return 2;
   const denied = report.stores.some((store) => store.steps.some((step) => step.buildError || step.decision?.allowed === false));
@@ -198,7 +202,7 @@ export async function main(args: string[], streams: Streams = { stdout: process.
   }
   if (helpShown || argv.help || argv.version) return 0;
   if (argv.listChecks) {
-    stdout.write(listChecks());
+    stdout.write(await listChecks());
     return 0;
   }
   const positional = (argv._ as (string | number)[]).map(String).filter((arg) => arg !== 'check');
@@ -266,6 +270,7 @@ export async function main(args: string[], streams: Streams = { stdout: process.
   process.once('SIGINT', onInterrupt);
   let report: Report;
   try {
+    const { runSelfCheck } = await import('../run.js');
     report = await runSelfCheck({ ...options, signal: controller.signal });
   } catch (error) {
     spinner?.stop();
@@ -278,7 +283,7 @@ export async function main(args: string[], streams: Streams = { stdout: process.
   spinner?.stop();
   if (options.tlsSkipVerify) stderr.write('WARNING: TLS verification of Vault is switched off; results about TLS do not hold for ESO.\n');
 
-  writeReport(report, argv, streams, Boolean(options.verbose));
+  await writeReport(report, argv, streams, Boolean(options.verbose));
   if (controller.signal.aborted) return 130;
   return exitCodeOf(report, { strict: argv.strict === true });
 }
