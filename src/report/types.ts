@@ -1,87 +1,30 @@
-// The canonical report. Renderers and CI gates read only this shape; see docs/report.md for the
-// compatibility rules of schemaVersion.
+// The canonical report. Renderers and CI gates read only this shape, and docs/report.md gives the
+// compatibility rules of schemaVersion. The types are inferred from the zod schemas in schema.ts,
+// where the field descriptions are. The import is type-only, so this module does not load zod.
+
+import type * as z from 'zod';
+
+import type { FixSchema, ReportSchema, ResultSchema, StatusSchema, StoreSummarySchema, SummarySchema, TargetSchema } from './schema.js';
 
 export const SCHEMA_VERSION = 1 as const;
 
-export type Status = 'pass' | 'fail' | 'warn' | 'skip' | 'error';
+export type Status = z.infer<typeof StatusSchema>;
 
+/** Every status in report order; a unit test checks it against the schema's enum. */
 export const STATUSES: readonly Status[] = ['pass', 'fail', 'warn', 'skip', 'error'];
 
 /** The object a result is about. Every field but `kind` is optional. */
-export interface Target {
-  kind:
-    | 'ClusterSecretStore'
-    | 'SecretStore'
-    | 'ExternalSecret'
-    | 'ServiceAccount'
-    | 'Vault'
-    | 'VaultAuthRole'
-    | 'VaultPolicy'
-    | 'File';
-  name?: string;
-  namespace?: string;
-  /** The store the result belongs to, as `Kind/name` or `Kind/namespace/name`. */
-  store?: string;
-  /** The ExternalSecret entry, for example `data[0]` or `dataFrom[1].extract`. */
-  entry?: string;
-  /** The Vault server address the result is about. */
-  server?: string;
-  /** The Vault API path (without `/v1/`) the result is about. */
-  path?: string;
-  /** Service account identity as `namespace/name`. */
-  serviceAccount?: string;
-  /** Source location of the object for offline runs, `file:line:column`. */
-  location?: string;
-}
+export type Target = z.infer<typeof TargetSchema>;
 
-export interface Fix {
-  summary: string;
-  commands: string[];
-  yaml?: string;
-  hcl?: string;
-}
+export type Fix = z.infer<typeof FixSchema>;
 
-export interface Result {
-  check: string;
-  status: Status;
-  /** Stable identifier of the message template, documented per check. */
-  messageId: string;
-  target: Target;
-  message: string;
-  /** Why the check reached this verdict, in one or more sentences. */
-  cause?: string;
-  fix?: Fix;
-  /** Facts behind the verdict: never a secret value or token. */
-  details?: Record<string, unknown>;
-}
+export type Result = z.infer<typeof ResultSchema>;
 
-export interface Summary {
-  pass: number;
-  fail: number;
-  warn: number;
-  skip: number;
-  error: number;
-}
+export type Summary = z.infer<typeof SummarySchema>;
 
-export interface StoreSummary {
-  ref: string;
-  kind: 'ClusterSecretStore' | 'SecretStore';
-  name: string;
-  namespace?: string;
-  server?: string;
-}
+export type StoreSummary = z.infer<typeof StoreSummarySchema>;
 
-export interface Report {
-  schemaVersion: typeof SCHEMA_VERSION;
-  tool: { name: string; version: string };
-  mode: 'live' | 'lint';
-  generatedAt: string;
-  summary: Summary;
-  stores: StoreSummary[];
-  results: Result[];
-  /** Problems that stopped part of the run, such as a missing permission to list stores. */
-  errors: { message: string; cause?: string; fix?: Fix }[];
-}
+export type Report = z.infer<typeof ReportSchema>;
 
 export function summarize(results: Result[]): Summary {
   const summary: Summary = { pass: 0, fail: 0, warn: 0, skip: 0, error: 0 };
