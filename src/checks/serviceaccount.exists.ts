@@ -52,6 +52,11 @@ async function checkIdentity(context: CheckContext, store: VaultStore, identity:
   if (identity.rule === 'consumer-namespace') {
     const suggestion = await suggestServiceAccountNamespace(context, store, identity.serviceAccount);
     const namespace = suggestion.namespace ?? '<namespace of the service account>';
+    if (suggestion.lookupError) {
+      out.add('error', 'no-permission', { ...target, namespace: undefined, serviceAccount: identity.serviceAccount }, `Cannot look up which namespaces hold service account ${identity.serviceAccount}: ${suggestion.lookupError.message}. The suggested namespace below is ${suggestion.namespace ? "the namespace the Vault role binds, not checked against the cluster" : 'unknown'}.`, {
+        fix: { summary: 'Grant the user running this tool list on serviceaccounts cluster-wide, or pass the namespace yourself.', commands: ['kubectl auth can-i list serviceaccounts --all-namespaces'] },
+      });
+    }
     out.add('fail', 'missing-referent', target, `Service account ${identity.serviceAccount} does not exist in ${identity.namespace}. ${storeLabel(store)} has a serviceAccountRef without namespace, so ESO requests the token in the namespace of each ExternalSecret (${consumers}) and fails there with: serviceaccounts "${identity.serviceAccount}" not found.`, {
       details: { rule: identity.rule, consumers: identity.consumers, existsIn: suggestion.existing },
       cause: suggestion.existing.length ? `${identity.serviceAccount} exists in ${suggestion.existing.join(', ')}.` : undefined,

@@ -71,7 +71,7 @@ function parser(args: string[]): Argv {
     .option('tls-skip-verify', { type: 'boolean', describe: 'Do not verify the Vault TLS certificate (default: VAULT_SKIP_VERIFY); ESO never does this' })
     .option('vault-token-file', { type: 'string', describe: 'File with an operator token for reading roles, policies and mounts (default: VAULT_TOKEN, then ~/.vault-token)' })
     .option('eso-service-account', { type: 'string', describe: "NAMESPACE/NAME of the ESO controller's service account, the login identity of stores without serviceAccountRef (default: the only ServiceAccount named external-secrets)" })
-    .option('output', { alias: 'o', choices: ['human', 'json', 'sarif'] as const, default: 'human', describe: 'Report format on stdout (sarif: SARIF 2.1.0 for code scanning)' })
+    .option('output', { alias: 'o', choices: ['human', 'json', 'sarif', 'junit', 'github'] as const, default: 'human', describe: 'Report format on stdout: sarif is SARIF 2.1.0 for code scanning, junit is JUnit XML, github is GitHub Actions annotations (the default for human output when GITHUB_ACTIONS=true)' })
     .option('timeout', { type: 'number', default: DEFAULT_TIMEOUT_MS / 1000, describe: 'Timeout of each request, in seconds' })
     .option('concurrency', { type: 'number', default: DEFAULT_CONCURRENCY, describe: 'Maximum number of requests in flight' })
     .option('only', { type: 'string', array: true, describe: 'Run only these check ids or groups (store, vault, serviceaccount, auth, policy, secret)' })
@@ -96,11 +96,22 @@ async function listChecks(): Promise<string> {
 }
 
 async function writeReport(report: Report, argv: Record<string, unknown>, streams: Streams, verbose: boolean): Promise<void> {
-  if (argv.output === 'human') {
+  let output = argv.output;
+  if (output === 'human') {
+    const { githubDefault } = await import('../report/github.js');
+    if (githubDefault(streams.env)) output = 'github';
+  }
+  if (output === 'github') {
+    const { renderGithub } = await import('../report/github.js');
+    streams.stdout.write(renderGithub(report));
+  } else if (output === 'junit') {
+    const { renderJunit } = await import('../report/junit.js');
+    streams.stdout.write(renderJunit(report, { strict: argv.strict === true }));
+  } else if (output === 'human') {
     const { renderHuman } = await import('../report/human.js');
     const color = Boolean(streams.stdout.isTTY) && streams.env.NO_COLOR === undefined && streams.env.TERM !== 'dumb';
     streams.stdout.write(renderHuman(report, { color, verbose }));
-  } else if (argv.output === 'sarif') {
+  } else if (output === 'sarif') {
     const { renderSarif } = await import('../report/sarif.js');
     streams.stdout.write(renderSarif(report));
   } else {
