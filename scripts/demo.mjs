@@ -225,6 +225,7 @@ async function main() {
     if (options.keep || reused) {
       status('servers left running; to use them from a shell:');
       process.stderr.write(`export KUBECONFIG=${loaded.env.KUBECONFIG} VAULT_ADDR=${loaded.env.VAULT_ADDR} VAULT_TOKEN=${loaded.env.VAULT_TOKEN}\n`);
+      status('run the tool from this clone with: node bin/vault-selfcheck.js (or run npm link once to put vault-selfcheck on PATH)');
       status('stop them with: npm run demo -- --down');
     }
   } finally {

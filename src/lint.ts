@@ -51,6 +51,12 @@ export async function loadOffline(options: LintOptions): Promise<OfflineLoad> {
     errors.push({ message: `No YAML, HCL or JSON file was found in ${options.paths.join(', ')}.`, fix: { summary: 'Pass manifest files or directories, or "-" to read stdin.', commands: [] } });
   }
 
+  if (inputs.files > 0 && inputs.objects.length === 0 && inputs.policies.length === 0 && inputs.roles.length === 0 && inputs.mountFiles.length === 0 && inputs.errors.length === 0) {
+    errors.push({
+      message: `Nothing to check was read from ${options.paths.map((path) => (path === '-' ? 'stdin' : path)).join(', ')}: no Kubernetes objects, policies, roles or mount tables.`,
+      fix: { summary: 'Check the input; an empty stdin usually means the command before the pipe (helm template, kustomize build) failed.', commands: [] },
+    });
+  }
   const defaultNamespace = options.defaultNamespace ?? 'default';
   const stores: VaultStore[] = [];
   const externalSecrets: ExternalSecretView[] = [];

@@ -117,6 +117,14 @@ export async function discover(kube: KubeClient, options: RunOptions): Promise<D
     errors.push(kubeFailure(error, 'externalsecrets.external-secrets.io'));
   }
 
+  for (const namespace of options.namespaces) {
+    if (!externalSecrets.some((es) => es.namespace === namespace)) {
+      errors.push({
+        message: `-n ${namespace}: no ExternalSecret was found in namespace "${namespace}".`,
+        fix: { summary: 'Check the namespace name; the namespaces that hold ExternalSecrets are listed by the command below.', commands: ['kubectl get externalsecrets -A'] },
+      });
+    }
+  }
   let selected = stores;
   if (options.stores.length > 0) {
     selected = stores.filter((store) => options.stores.includes(store.name) || options.stores.includes(store.ref));

@@ -166,7 +166,7 @@ export function moveKeyPrefixIntoStorePath(spec) {
 /** @type {Record<string, ScenarioDefinition>} */
 export const scenarios = {
   'argo-stack-fixed': {
-    description: 'none',
+    description: 'no faults',
     base: argoStackBase,
     patches: [],
   },

@@ -79,7 +79,7 @@ async function evaluateIdentity(context: CheckContext, store: VaultStore, identi
     return { capabilities: caps.value, source: 'vault', policies, policyNames: names, vaultVersion: await versionOf(context, store) };
   }
   const who = `${identity.namespace}/${identity.serviceAccount}`;
-  if (!context.hasOperatorToken) return context.mode === 'lint' ? context.operatorMissing : `the login as ${who} failed (see auth.login) and ${context.operatorMissing}`;
+  if (!context.hasOperatorToken) return context.mode === 'lint' ? context.operatorMissing : `the login as ${who} could not be made (see auth.login) and ${context.operatorMissing}`;
   const k8s = store.kubernetes!;
   const role = await context.role(store);
   let names: string[];
@@ -88,14 +88,14 @@ async function evaluateIdentity(context: CheckContext, store: VaultStore, identi
     names = rolePolicyNames(role.value);
     note = context.mode === 'lint'
       ? `Evaluated by this tool from role "${k8s.role}"'s policies ${quoteList(names)}; identity (entity and group) policies are not included.`
-      : `Evaluated by this tool from role "${k8s.role}"'s policies ${quoteList(names)} because the login failed; identity (entity and group) policies are not included.`;
+      : `Evaluated by this tool from role "${k8s.role}"'s policies ${quoteList(names)} because the login could not be made (see auth.login); identity (entity and group) policies are not included.`;
   } else if (context.offline && context.offline.policies.size > 0) {
     names = [...context.offline.policies.keys()];
     note = `Evaluated against every policy file given (${quoteList(names)}), because no role definition for role "${k8s.role}" on auth mount "${k8s.mountPath}" was given.`;
   } else {
     return context.mode === 'lint'
       ? `role "${k8s.role}" on auth mount "${k8s.mountPath}" is not among the role definitions given, and no policy files were given`
-      : `the login as ${who} failed and role "${k8s.role}" could not be read`;
+      : `the login as ${who} could not be made and role "${k8s.role}" could not be read`;
   }
   const policies = await loadPolicies(context, store, names, out);
   if (!policies) return `the policies ${quoteList(names)} could not be read`;

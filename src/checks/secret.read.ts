@@ -6,6 +6,7 @@ import { buildDataPath } from '../eso/paths.js';
 import { lookupProperty, topLevelKeys } from '../eso/property.js';
 import type { Result, Target } from '../report/types.js';
 import type { SecretRead } from '../vault/api.js';
+import { VaultError } from '../vault/client.js';
 import { entryTarget, kubectlStore, quoteList, ResultBuilder, type Check, type CheckMeta } from './types.js';
 
 const meta: CheckMeta = {
@@ -49,11 +50,11 @@ async function readerFor(context: CheckContext, request: PlannedRequest): Promis
   if (context.hasOperatorToken) {
     return {
       via: 'operator',
-      note: identity ? 'Read with the operator token because the store login failed (see auth.login).' : 'Read with the operator token because the store does not log in with a service account.',
+      note: identity ? "Read with the operator token because the store's login could not be made (see auth.login)." : 'Read with the operator token because the store does not log in with a service account.',
       read: (path) => context.readAsOperator(store, path),
     };
   }
-  return identity ? `the login as ${identity.namespace}/${identity.serviceAccount} failed (see auth.login) and there is no operator token` : 'the store does not log in with auth.kubernetes.serviceAccountRef and there is no operator token';
+  return identity ? `the login as ${identity.namespace}/${identity.serviceAccount} could not log in (see auth.login) and there is no operator token` : 'the store does not log in with auth.kubernetes.serviceAccountRef and there is no operator token';
 }
 
 function keyFix(store: VaultStore, request: PlannedRequest, key: string, property?: string): { summary: string; commands: string[]; yaml: string } {
@@ -156,7 +157,10 @@ async function checkRequest(context: CheckContext, request: PlannedRequest, out:
   }
   const response = await reader.read(request.path + request.query);
   if (!response.ok) {
-    out.add('error', 'read-failed', target, `Reading ${request.path} failed: ${response.error.message}.`, { details, cause: reader.note });
+    const unreachable = response.error instanceof VaultError && response.error.kind !== 'http';
+    out.add(unreachable ? 'skip' : 'error', 'read-failed', target, unreachable
+      ? `Not read: Vault cannot be reached (${response.error.message}); see vault.health.`
+      : `Reading ${request.path} failed: ${response.error.message}.`, { details, cause: reader.note });
     return;
   }
   const read = response.value;

@@ -24,6 +24,23 @@ interface Streams {
 
 const STDIN_PLACEHOLDER = '\u0000stdin';
 
+/** Accept both repeated options and comma-separated values, as --only auth,policy. */
+function splitList(value: unknown): string[] {
+  return ((value as string[] | undefined) ?? []).flatMap((item) => String(item).split(',')).map((item) => item.trim()).filter((item) => item !== '');
+}
+
+/** The text given for an option, for error messages (yargs turns an invalid number into NaN). */
+function rawOption(args: string[], name: string): string | undefined {
+  const index = args.indexOf(name);
+  if (index >= 0) return args[index + 1];
+  return args.find((arg) => arg.startsWith(`${name}=`))?.slice(name.length + 1);
+}
+
+/** NO_COLOR counts only when set to a non-empty value (no-color.org). */
+function noColor(env: NodeJS.ProcessEnv): boolean {
+  return (env.NO_COLOR ?? '') !== '';
+}
+
 const TRUE_VALUES = new Set(['1', 'true', 'yes', 't']);
 
 function readTextFile(path: string, what: string): string {
@@ -109,7 +126,7 @@ async function writeReport(report: Report, argv: Record<string, unknown>, stream
     streams.stdout.write(renderJunit(report, { strict: argv.strict === true }));
   } else if (output === 'human') {
     const { renderHuman } = await import('../report/human.js');
-    const color = Boolean(streams.stdout.isTTY) && streams.env.NO_COLOR === undefined && streams.env.TERM !== 'dumb';
+    const color = Boolean(streams.stdout.isTTY) && !noColor(streams.env) && streams.env.TERM !== 'dumb';
     streams.stdout.write(renderHuman(report, { color, verbose }));
   } else if (output === 'sarif') {
     const { renderSarif } = await import('../report/sarif.js');
@@ -143,8 +160,8 @@ async function runLint(argv: Record<string, unknown>, streams: Streams): Promise
       stdin: readStdin,
       mounts: argv.mounts as string | undefined,
       defaultNamespace: argv.defaultNamespace as string | undefined,
-      only: (argv.only as string[] | undefined) ?? [],
-      skip: (argv.skip as string[] | undefined) ?? [],
+      only: splitList(argv.only),
+      skip: splitList(argv.skip),
     });
   } catch (error) {
     streams.stderr.write(`vault-selfcheck: internal error: ${(error as Error).message}\n`);
@@ -228,7 +245,7 @@ export async function main(args: string[], streams: Streams = { stdout: process.
   try {
     const timeout = Number(argv.timeout);
     const concurrency = Number(argv.concurrency);
-    if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError(`--timeout must be a positive number of seconds, got ${String(argv.timeout)}`);
+    if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError(`--timeout must be a positive number of seconds, got "${rawOption(args, '--timeout') ?? String(argv.timeout)}"`);
     if (!Number.isInteger(concurrency) || concurrency < 1) throw new UsageError(`--concurrency must be a positive integer, got ${String(argv.concurrency)}`);
     if (argv.allNamespaces && (argv.namespace as string[] | undefined)?.length) throw new UsageError('-A and -n cannot be used together');
     const caPath = (argv.caCert as string | undefined) ?? env.VAULT_CACERT;
@@ -255,8 +272,8 @@ export async function main(args: string[], streams: Streams = { stdout: process.
       timeoutMs: timeout * 1000,
       concurrency,
       verbose: Boolean(argv.verbose),
-      only: (argv.only as string[] | undefined) ?? [],
-      skip: (argv.skip as string[] | undefined) ?? [],
+      only: splitList(argv.only),
+      skip: splitList(argv.skip),
     };
   } catch (error) {
     stderr.write(`vault-selfcheck: ${(error as Error).message}\n`);
@@ -264,11 +281,14 @@ export async function main(args: string[], streams: Streams = { stdout: process.
   }
 
   const human = argv.output === 'human';
-  const interactive = Boolean(stderr.isTTY) && human;
+  // A terminal that reports no width (some CI pseudo-terminals) would make the spinner redraw
+  // without end, so it needs a real size too.
+  const columns = (stderr as { columns?: number }).columns ?? 0;
+  const interactive = Boolean(stderr.isTTY) && columns > 0 && human;
   let spinner: { text: string; stop(): void } | undefined;
   if (interactive) {
     const { default: ora } = await import('ora');
-    spinner = ora({ stream: stderr as NodeJS.WriteStream, text: 'Starting' }).start();
+    spinner = ora({ stream: stderr as NodeJS.WriteStream, text: 'Starting', color: noColor(env) ? false : 'cyan' }).start();
     options.progress = (message) => {
       spinner!.text = message;
     };

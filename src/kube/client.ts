@@ -46,6 +46,13 @@ export class KubeClient {
   static async connect(options: KubeClientOptions): Promise<KubeClient> {
     const k8s = await import('@kubernetes/client-node');
     const config = new k8s.KubeConfig();
+    if (!options.kubeconfig && !process.env.KUBECONFIG && !process.env.KUBERNETES_SERVICE_HOST) {
+      const home = process.env.HOME ?? '';
+      const { existsSync } = await import('node:fs');
+      if (!existsSync(`${home}/.kube/config`)) {
+        throw new KubeError('config', 'no kubeconfig was found: KUBECONFIG is not set, ~/.kube/config does not exist, and this is not a pod');
+      }
+    }
     try {
       if (options.kubeconfig) config.loadFromFile(options.kubeconfig);
       else config.loadFromDefault();

@@ -88,7 +88,9 @@ export function readYaml(text: string, file: string, inputs: Pick<Inputs, 'objec
     if (document.errors.length > 0) {
       const first = document.errors[0]!;
       const pos = first.linePos?.[0];
-      inputs.errors.push({ file, message: `invalid YAML: ${first.message.split('\n')[0]}`, location: pos ? `${file}:${pos.line}:${pos.col}` : file });
+      const reason = first.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+      const hint = text.includes('{{') ? '; the file looks like an unrendered Helm template: render it with helm template and pipe the output to lint -' : '';
+      inputs.errors.push({ file, message: `invalid YAML: ${reason}${hint}`, location: pos ? `${file}:${pos.line}:${pos.col}` : file });
       continue;
     }
     const value = document.toJS({ maxAliasCount: 100 }) as unknown;

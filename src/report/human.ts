@@ -72,6 +72,10 @@ function renderResult(chalk: ChalkInstance, result: Result, options: HumanOption
   return lines;
 }
 
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
 export function renderHuman(report: Report, options: HumanOptions): string {
   const chalk = new Chalk({ level: options.color ? 1 : 0 });
   const out: string[] = [];
@@ -83,7 +87,7 @@ export function renderHuman(report: Report, options: HumanOptions): string {
   const clusterResults = groups.get('') ?? [];
   groups.delete('');
   if (clusterResults.length > 0) {
-    out.push(chalk.bold('Cluster'));
+    out.push(chalk.bold(report.mode === 'lint' ? 'Files' : 'Cluster'));
     for (const result of clusterResults) out.push(...renderResult(chalk, result, options));
     out.push('');
   }
@@ -112,11 +116,11 @@ export function renderHuman(report: Report, options: HumanOptions): string {
   const parts = [
     paint(chalk, 'pass', `${s.pass} passed`),
     paint(chalk, 'fail', `${s.fail} failed`),
-    paint(chalk, 'warn', `${s.warn} warnings`),
+    paint(chalk, 'warn', plural(s.warn, 'warning')),
     paint(chalk, 'skip', `${s.skip} skipped`),
-    paint(chalk, 'error', `${s.error} errors`),
+    paint(chalk, 'error', plural(s.error, 'error')),
   ];
-  if (report.errors.length) parts.push(paint(chalk, 'error', `${report.errors.length} run errors`));
+  if (report.errors.length) parts.push(paint(chalk, 'error', `${plural(report.errors.length, 'problem')} that stopped part of the run`));
   out.push(`Summary: ${parts.join(', ')}`);
   return `${out.join('\n')}\n`;
 }
