@@ -21,7 +21,7 @@ const meta: CheckMeta = {
     'namespace-not-bound': 'Role "{role}" binds namespaces {namespaces}, not "{ns}".',
     'namespace-selector': 'Role "{role}" admits namespace "{ns}" only through its namespace selector, which this tool does not evaluate.',
     'audience-mismatch': 'Role "{role}" requires audience "{audience}", but ESO requests a token for {audiences}.',
-    'audience-unset-on-role': 'serviceAccountRef.audiences is {audiences}, but role "{role}" sets no audience.',
+    'audience-unset-on-role': 'serviceAccountRef.audiences is {audiences} and role "{role}" sets no audience, which Vault accepts.',
     'no-operator-token': 'The bindings of role "{role}" were not read: no operator token.',
     'role-unavailable': 'The bindings of role "{role}" were not checked: {reason}.',
     'no-identity': 'No login identity to compare: {reason}.',
@@ -109,9 +109,10 @@ async function checkIdentity(context: CheckContext, store: VaultStore, role: Rol
       },
     });
   } else if (!audience && requested.length > 0) {
-    out.add('warn', 'audience-unset-on-role', target, `serviceAccountRef.audiences is ${quoteList(requested)}, but role "${k8s.role}" sets no audience; the TokenReview then checks the token against the API server's own audiences, which may not include ${quoteList(requested)}.`, {
+    // Vault 1.14.2 sends the token's own audiences to the TokenReview when the role sets none, so
+    // the login works; binding the audience on the role is still the stricter setting.
+    out.add('pass', 'audience-unset-on-role', target, `serviceAccountRef.audiences is ${quoteList(requested)} and role "${k8s.role}" sets no audience; Vault then passes the token's own audiences to the TokenReview, which accepts them. Setting audience=${requested[0]} on the role would also reject tokens minted for other audiences.`, {
       details: { ...details, requestedAudiences: requested },
-      fix: { summary: `Set the role's audience to "${requested[0]}", keeping its other fields.`, commands: [`${roleWriteCommand(k8s.mountPath, k8s.role, role, names, namespaces)} audience=${requested[0]}`] },
     });
   }
 

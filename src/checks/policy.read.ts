@@ -151,7 +151,7 @@ function explainDenial(request: PlannedRequest, path: string, evaluation: Evalua
       messageId: 'denied',
       message: `${base} (policies ${quoteList(evaluation.policyNames)}; run with an operator token to see which rule decides).`,
       details: { policies: evaluation.policyNames },
-      fix: { summary: `Grant ${capability} on ${path} in one of the role's policies.`, commands: policyCommands(evaluation.policyNames.find((name) => name !== 'default') ?? '<policy>'), hcl: hclStanza(path, [capability]) },
+      fix: { summary: `Grant ${capability} on ${path} in one of the role's policies.`, commands: policyCommands(evaluation.policyNames.find((name) => name !== 'default' && name !== 'root') ?? '<policy>'), hcl: hclStanza(path, [capability]) },
     };
   }
   const decision: Decision = evaluate(policies, path, { operation: capability === 'list' ? 'list' : 'read', vaultVersion: evaluation.vaultVersion });
@@ -167,7 +167,7 @@ function explainDenial(request: PlannedRequest, path: string, evaluation: Evalua
       fix: { summary: `In policy "${v1Rule.policy}", replace path "${v1Rule.path}" with path "${pattern}".`, commands: policyCommands(v1Rule.policy), hcl: hclStanza(pattern, caps) },
     };
   }
-  const target = evaluation.policyNames.find((name) => name !== 'default') ?? '<policy>';
+  const target = policies.map((policy) => policy.name).find((name) => name !== 'default' && name !== 'root') ?? '<policy>';
   const deciding = decision.rule ? `rule "${decision.rule.pattern}" in ${quoteList([...new Set(decision.rule.rules.map((rule) => rule.policy))])} decides (${decision.reason}) and grants ${quoteList(decision.capabilities)}` : `no rule in ${quoteList(evaluation.policyNames)} matches it`;
   return {
     messageId: 'denied',

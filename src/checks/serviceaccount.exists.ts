@@ -3,6 +3,7 @@ import type { LoginIdentity } from '../eso/identity.js';
 import type { VaultStore } from '../eso/model.js';
 import { KubeError } from '../kube/client.js';
 import type { Result, Target } from '../report/types.js';
+import { OfflineError } from '../context/offline.js';
 import { suggestServiceAccountNamespace } from '../context/suggest.js';
 import { kubectlStore, noIdentityReason, ResultBuilder, storeLabel, storeTarget, type Check, type CheckMeta } from './types.js';
 
@@ -33,6 +34,10 @@ async function checkIdentity(context: CheckContext, store: VaultStore, identity:
   const exists = await context.serviceAccountExists(identity.namespace, identity.serviceAccount);
   if (!exists.ok) {
     const error = exists.error;
+    if (error instanceof OfflineError) {
+      out.add('skip', 'no-identity', target, `No service account to check: ${error.message}; pass the ServiceAccount manifests to check ${label}.`);
+      return;
+    }
     if (error instanceof KubeError && (error.kind === 'forbidden' || error.kind === 'unauthorized')) {
       out.add('error', 'no-permission', target, `Cannot check service account ${label}: ${error.message}.`, {
         fix: { summary: `Grant the user running this tool get on serviceaccounts in ${identity.namespace}.`, commands: [`kubectl auth can-i get serviceaccounts -n ${identity.namespace}`] },

@@ -38,6 +38,11 @@ const meta: CheckMeta = {
 };
 
 async function mountTable(context: CheckContext, store: VaultStore): Promise<{ mounts?: MountInfo[]; reason?: string; source?: string }> {
+  if (context.mode === 'lint') {
+    const mounts = await context.secretsMounts(store);
+    if (mounts.ok) return { mounts: mounts.value, source: 'the mount table given to lint' };
+    return { reason: 'no mount table was given (--mounts, or the JSON of vault secrets list -format=json)' };
+  }
   if (context.hasOperatorToken) {
     const mounts = await context.secretsMounts(store);
     if (mounts.ok) return { mounts: mounts.value, source: 'sys/mounts' };
@@ -121,7 +126,8 @@ async function checkPath(context: CheckContext, store: VaultStore, out: ResultBu
     }
     case 'trailing-slash': {
       const trimmed = store.path!.replace(/\/+$/, '');
-      out.add('fail', 'path-trailing-slash', target, `path "${store.path}" ends with "/". ESO strips "${trimmed}/" from keys only when path has no trailing slash, so key "${trimmed}/${key}" is read from ${buildDataPath(store.path, store.version, `${trimmed}/${key}`)}.`, {
+      const prefixed = key.startsWith(`${trimmed}/`) ? key : `${trimmed}/${key}`;
+      out.add('fail', 'path-trailing-slash', target, `path "${store.path}" ends with "/". ESO strips "${trimmed}/" from keys only when path has no trailing slash, so key "${prefixed}" is read from ${buildDataPath(store.path, store.version, prefixed)}.`, {
         details,
         fix: { summary: `Set path: ${trimmed}.`, commands: [`kubectl edit ${kubectlStore(store)}`], yaml: `spec:\n  provider:\n    vault:\n      path: ${trimmed}\n` },
       });
@@ -163,7 +169,12 @@ async function checkPath(context: CheckContext, store: VaultStore, out: ResultBu
       if (segments > 1) {
         out.add('warn', 'path-multi-segment', target, `path "${store.path}" has ${segments} segments and the mount table could not be read (${table.reason ?? 'unknown'}). ESO treats the whole path as the KV mount: if the mount is "${store.path!.split('/')[0]}", key "${key}" is read from ${buildDataPath(store.path, store.version, key)} instead of ${buildDataPath(store.path!.split('/')[0], store.version, `${store.path!.split('/').slice(1).join('/')}/${key}`)}.`, {
           details,
-          fix: { summary: 'Run again with an operator token (VAULT_TOKEN) so the mount table can be read, or check with: vault secrets list.', commands: ['vault secrets list -detailed'] },
+          fix: {
+            summary: context.mode === 'lint'
+              ? 'Give lint the mount table (--mounts kv=2, or a file with the output of vault secrets list -format=json), or check with: vault secrets list.'
+              : 'Run again with an operator token (VAULT_TOKEN) so the mount table can be read, or check with: vault secrets list.',
+            commands: ['vault secrets list -detailed'],
+          },
         });
       } else {
         out.add('skip', 'path-unverified', target, `path "${store.path}" could not be compared with the mount table: ${table.reason ?? 'unknown'}.`, { details });

@@ -75,6 +75,7 @@ function parser(args: string[]): Argv {
     .usage('Usage: $0 [check] [options]\n\nChecks External Secrets Operator stores and ExternalSecrets against Kubernetes and Vault,\nand prints every broken link with its fix. Exit codes: 0 healthy, 1 a check failed, 2 usage,\nconfiguration or internal error.')
     .command(['check', '$0'], 'Check the live cluster and Vault (the default command)')
     .command('lint [paths..]', 'Check manifests, policies and role definitions offline (files, directories, or - for stdin)')
+    .command('explain <checkId>', "Print a check's documentation: what it verifies, why it matters, each message and its fix")
     .command('trace <externalSecret> [paths..]', 'Show the exact requests ESO will send for one ExternalSecret (NAMESPACE/NAME) and the policy rule that decides each; live, or from files when paths are given')
     .option('mounts', { type: 'string', describe: 'lint: the KV mount table when no Vault is at hand, as MOUNT=VERSION pairs (kv=2,secret=1)' })
     .option('default-namespace', { type: 'string', default: 'default', describe: 'lint: namespace of namespaced manifests that set none' })
@@ -236,6 +237,16 @@ export async function main(args: string[], streams: Streams = { stdout: process.
   const positional = (argv._ as (string | number)[]).map(String).filter((arg) => arg !== 'check');
   if (positional[0] === 'lint') return runLint(argv, streams);
   if (positional[0] === 'trace') return runTrace(argv, streams);
+  if (positional[0] === 'explain') {
+    const { explainCheck } = await import('./explain.js');
+    const page = explainCheck(String(argv.checkId));
+    if ('error' in page) {
+      stderr.write(`vault-selfcheck: ${page.error}\n`);
+      return 2;
+    }
+    stdout.write(page.text.endsWith('\n') ? page.text : `${page.text}\n`);
+    return 0;
+  }
   if (positional.length > 0) {
     stderr.write(`vault-selfcheck: unknown command "${positional[0]}"\nRun vault-selfcheck --help for usage.\n`);
     return 2;

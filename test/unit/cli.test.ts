@@ -70,6 +70,18 @@ describe('cli', () => {
     expect(report.errors[0].fix.summary).toContain('--kubeconfig');
   });
 
+  it('explains a check', async () => {
+    const run = await cli(['explain', 'policy.read']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('denied-kv2-data');
+  });
+
+  it('rejects explaining an unknown check', async () => {
+    const run = await cli(['explain', 'nope']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('nope');
+  });
+
   it('reports an unknown check id with 2', async () => {
     const run = await cli(['--output', 'json', '--only', 'nope']);
     expect(run.code).toBe(2);
