@@ -14,6 +14,7 @@ import { startServers } from '../../e2e/harness/servers.mjs';
 import { loadScenario } from '../../e2e/scenarios/index.mjs';
 import { renderGithub } from '../../src/report/github.js';
 import { renderJunit } from '../../src/report/junit.js';
+import { renderSarif } from '../../src/report/sarif.js';
 import { closedReportJsonSchema } from '../../src/report/schema.js';
 import type { Report } from '../../src/report/types.js';
 import { runJson, type CliRun } from './run-cli.js';
@@ -90,6 +91,19 @@ describe('live report outputs', () => {
     // A live result has no file, so no annotation may claim one.
     for (const line of commands) expect(line).toMatch(/^::(error|warning) title=[^:]+::\S/);
     expect(lines.at(-1)).toMatch(/^vault-selfcheck: \d+ passed, \d+ failed, /);
+  });
+
+  it('renders SARIF that validates against the SARIF 2.1.0 schema', () => {
+    const require = createRequire(import.meta.url);
+    const sarifSchema = require('@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json') as object;
+    const Draft04 = (require('ajv-draft-04') as { default: typeof import('ajv-draft-04').default }).default;
+    const addSarifFormats = (require('ajv-formats') as { default: typeof import('ajv-formats').default }).default;
+    const ajv = new Draft04({ strict: false, allErrors: true, unicodeRegExp: false });
+    addSarifFormats(ajv);
+    const validate = ajv.compile(sarifSchema);
+    const log = JSON.parse(renderSarif(report));
+    expect(validate(log), JSON.stringify(validate.errors)).toBe(true);
+    expect(log.runs[0].results.length).toBe(report.summary.fail + report.summary.warn + report.summary.error);
   });
 
   it('leaks no secret value in either rendering', () => {
