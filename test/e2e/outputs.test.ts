@@ -94,7 +94,6 @@ describe('live report outputs', () => {
   });
 
   it('renders SARIF that validates against the SARIF 2.1.0 schema', () => {
-    const require = createRequire(import.meta.url);
     const sarifSchema = require('@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json') as object;
     const Draft04 = (require('ajv-draft-04') as { default: typeof import('ajv-draft-04').default }).default;
     const addSarifFormats = (require('ajv-formats') as { default: typeof import('ajv-formats').default }).default;
