@@ -93,7 +93,15 @@ export function readYaml(text: string, file: string, inputs: Pick<Inputs, 'objec
       inputs.errors.push({ file, message: `invalid YAML: ${reason}${hint}`, location: pos ? `${file}:${pos.line}:${pos.col}` : file });
       continue;
     }
-    const value = document.toJS({ maxAliasCount: 100 }) as unknown;
+    let value: unknown;
+    try {
+      value = document.toJS({ maxAliasCount: 100 });
+    } catch (error) {
+      // Unresolved aliases and alias bombs surface only when the document is converted.
+      const pos = hasRange(document.contents) ? lineCounter.linePos(document.contents.range[0]) : undefined;
+      inputs.errors.push({ file, message: `invalid YAML: ${(error as Error).message}`, location: pos ? `${file}:${pos.line}:${pos.col}` : file });
+      continue;
+    }
     if (!value || typeof value !== 'object' || Array.isArray(value)) continue;
     const locateIn = (prefix: (string | number)[]) => (path: (string | number)[]) => {
       const full = [...prefix, ...path];
