@@ -191,8 +191,27 @@ function allowedMessage(request: PlannedRequest, path: string, evaluation: Evalu
   return { message: `${request.capability} is granted on ${path}${why}${evaluation.source === 'vault' ? ' (sys/capabilities-self of the login token)' : ''}.`, details };
 }
 
-async function checkStore(context: CheckContext, store: VaultStore, out: ResultBuilder): Promise<void> {
-  const requests = await planRequests(context, store);
+function requestPaths(request: PlannedRequest): string[] {
+  return request.path ? [request.path, ...(request.correctedPath ? [request.correctedPath] : [])] : [];
+}
+
+/** Collect every path per token group across stores, so each login token is asked once. */
+async function pathsByTokenGroup(context: CheckContext, plans: Map<VaultStore, PlannedRequest[]>): Promise<Map<string, Set<string>>> {
+  const groups = new Map<string, Set<string>>();
+  if (context.mode !== 'live') return groups;
+  for (const [store, requests] of plans) {
+    for (const request of requests) {
+      if (!request.identity || request.buildError) continue;
+      const key = await context.tokenGroup(store, request.identity);
+      const paths = groups.get(key) ?? new Set<string>();
+      for (const path of requestPaths(request)) paths.add(path);
+      groups.set(key, paths);
+    }
+  }
+  return groups;
+}
+
+async function checkStore(context: CheckContext, store: VaultStore, requests: PlannedRequest[], groups: Map<string, Set<string>>, out: ResultBuilder): Promise<void> {
   const byIdentity = new Map<string, { identity: LoginIdentity; requests: PlannedRequest[] }>();
   for (const request of requests) {
     const target = entryTarget(store, request.es, request.entry, request.path);
@@ -213,7 +232,9 @@ async function checkStore(context: CheckContext, store: VaultStore, out: ResultB
   }
 
   for (const { identity, requests: group } of byIdentity.values()) {
-    const paths = group.flatMap((request) => [request.path!, ...(request.correctedPath ? [request.correctedPath] : [])]);
+    const own = group.flatMap(requestPaths);
+    const shared = context.mode === 'live' ? groups.get(await context.tokenGroup(store, identity)) : undefined;
+    const paths = shared ? [...shared] : own;
     const evaluation = await evaluateIdentity(context, store, identity, paths, out);
     for (const request of group) {
       const target = entryTarget(store, request.es, request.entry, request.path);
@@ -248,10 +269,13 @@ export const check: Check = {
   meta,
   async run(context: CheckContext): Promise<Result[]> {
     const out = new ResultBuilder(meta);
+    const plans = new Map<VaultStore, PlannedRequest[]>();
     for (const store of context.stores) {
       if (store.authMethod !== 'kubernetes' || !store.kubernetes) continue;
-      await checkStore(context, store, out);
+      plans.set(store, await planRequests(context, store));
     }
+    const groups = await pathsByTokenGroup(context, plans);
+    for (const [store, requests] of plans) await checkStore(context, store, requests, groups, out);
     return out.results;
   },
 };

@@ -284,8 +284,7 @@ export class CheckContext {
     if (this.offline) return Promise.resolve({ ok: false, error: new LoginError('login', new OfflineError('no login in an offline run')) });
     const k8s = store.kubernetes!;
     const namespace = this.loginNamespace(store);
-    const key = `login:${namespace ?? ''}:${k8s.mountPath}:${k8s.role}:${identityKey(identity)}:${identity.audiences.join(',')}`;
-    return this.runOnVault(store, key, async (client) => {
+    return this.runOnVault(store, this.loginKey(store, identity), async (client) => {
       if (!this.kube) throw new LoginError('token-request', new Error('the Kubernetes API is not available'));
       let jwt: string;
       try {
@@ -304,21 +303,34 @@ export class CheckContext {
   }
 
   /** sys/capabilities-self for the login token of an identity, one request per identity. */
+  /** The memo key of a login: stores that share server, mount, role and identity share one login. */
+  private loginKey(store: VaultStore, identity: LoginIdentity): string {
+    const k8s = store.kubernetes!;
+    return `login:${this.loginNamespace(store) ?? ''}:${k8s.mountPath}:${k8s.role}:${identityKey(identity)}:${identity.audiences.join(',')}`;
+  }
+
+  /** Group key of requests that can share one login token and one capabilities query. */
+  async tokenGroup(store: VaultStore, identity: LoginIdentity): Promise<string> {
+    const client = await this.vault(store);
+    return `${this.clientId(client)}:${this.loginKey(store, identity)}:${store.vaultNamespace ?? ''}`;
+  }
+
+  /** sys/capabilities-self for the login token of an identity; callers batch all paths of a token group. */
   capabilities(store: VaultStore, identity: LoginIdentity, paths: string[]): Promise<Fact<Record<string, string[]>>> {
     const unique = [...new Set(paths)].sort();
-    return this.run(`caps:${store.ref}:${identityKey(identity)}:${unique.join('|')}`, async () => {
+    return this.runOnVault(store, `${this.loginKey(store, identity)}:caps:${store.vaultNamespace ?? ''}:${unique.join('|')}`, async (client) => {
       const login = await this.login(store, identity);
       if (!login.ok) throw login.error;
-      return api.capabilitiesSelf(await this.vault(store), login.value.token, unique, store.vaultNamespace);
+      return api.capabilitiesSelf(client, login.value.token, unique, store.vaultNamespace);
     });
   }
 
   /** Read a data path with the identity's login token. */
   readAs(store: VaultStore, identity: LoginIdentity, pathWithQuery: string): Promise<Fact<api.SecretRead>> {
-    return this.run(`read:${store.ref}:${identityKey(identity)}:${pathWithQuery}`, async () => {
+    return this.runOnVault(store, `${this.loginKey(store, identity)}:read:${store.vaultNamespace ?? ''}:${store.version}:${pathWithQuery}`, async (client) => {
       const login = await this.login(store, identity);
       if (!login.ok) throw login.error;
-      return api.readSecretPath(await this.vault(store), login.value.token, pathWithQuery, store.version, store.vaultNamespace);
+      return api.readSecretPath(client, login.value.token, pathWithQuery, store.version, store.vaultNamespace);
     });
   }
 
