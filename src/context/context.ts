@@ -263,12 +263,13 @@ export class CheckContext {
 
   /** Look up the mount that contains a path with an identity's login token (sys/internal/ui/mounts). */
   mountOfPathAs(store: VaultStore, identity: LoginIdentity, path: string): Promise<Fact<MountInfo>> {
-    return this.run(`mount-of:${store.ref}:${identityKey(identity)}:${path}`, async () => {
+    return this.runOnVault(store, `${this.loginKey(store, identity)}:mount-of:${store.vaultNamespace ?? ''}:${path}`, async (client) => {
       const login = await this.login(store, identity);
       if (!login.ok) throw login.error;
-      return api.lookupMountOf(await this.vault(store), login.value.token, path, store.vaultNamespace);
+      return api.lookupMountOf(client, login.value.token, path, store.vaultNamespace);
     });
   }
+
 
   policyText(store: VaultStore, name: string): Promise<Fact<string | undefined>> {
     if (this.offline) {
