@@ -25,6 +25,7 @@ export interface LintOptions {
 }
 
 const ESO_GROUP = 'external-secrets.io/';
+const ESO_KINDS = new Set(['ExternalSecret', 'ClusterExternalSecret', 'SecretStore', 'ClusterSecretStore', 'PushSecret', 'ClusterPushSecret']);
 
 export interface OfflineLoad {
   context: CheckContext;
@@ -61,6 +62,7 @@ export async function loadOffline(options: LintOptions): Promise<OfflineLoad> {
   const stores: VaultStore[] = [];
   const externalSecrets: ExternalSecretView[] = [];
   let serviceAccounts: Set<string> | undefined;
+  let esoObjects = 0;
   for (const source of inputs.objects) {
     const object = source.object;
     const kind = object.kind;
@@ -72,6 +74,14 @@ export async function loadOffline(options: LintOptions): Promise<OfflineLoad> {
       continue;
     }
     if (!apiVersion.startsWith(ESO_GROUP)) continue;
+    if (typeof kind !== 'string' || !ESO_KINDS.has(kind)) {
+      errors.push({
+        message: `${source.locate([])}: unknown kind "${String(kind)}" in ${apiVersion}; ESO defines ${[...ESO_KINDS].join(', ')}.`,
+        fix: { summary: 'Correct the kind; the API server rejects a kind its CRDs do not define.', commands: [] },
+      });
+      continue;
+    }
+    esoObjects += 1;
     const withNamespace = kind === 'ClusterSecretStore' || typeof metadata.namespace === 'string' ? object : { ...object, metadata: { ...metadata, namespace: defaultNamespace } };
     try {
       if ((kind === 'SecretStore' || kind === 'ClusterSecretStore') && isVaultStore(withNamespace)) stores.push(parseVaultStore(withNamespace, source.locate));
@@ -82,6 +92,12 @@ export async function loadOffline(options: LintOptions): Promise<OfflineLoad> {
     }
   }
 
+  if (esoObjects > 0 && stores.length === 0) {
+    errors.push({
+      message: 'No SecretStore or ClusterSecretStore with a vault provider was found in the input, so no ExternalSecret can be checked.',
+      fix: { summary: 'Include the Vault store manifests in the input (this tool checks only the vault provider).', commands: [] },
+    });
+  }
   const policies: OfflineSources['policies'] = new Map();
   for (const file of inputs.policies) policies.set(file.name.toLowerCase(), { text: file.text, file: file.file });
   const fileMounts = inputs.mountFiles.flatMap((file) => file.mounts);

@@ -7,6 +7,7 @@ import { CheckContext } from './context/context.js';
 import { DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_MS, type RunOptions } from './context/options.js';
 import { isVaultStore, ManifestError, parseExternalSecret, parseVaultStore, type ExternalSecretView, type VaultStore } from './eso/model.js';
 import { KubeClient, KubeError } from './kube/client.js';
+import { VaultError } from './vault/client.js';
 import { SCHEMA_VERSION, summarize, type Fix, type Report, type Result, type StoreSummary } from './report/types.js';
 import { TOOL_NAME, TOOL_VERSION } from './version.js';
 
@@ -239,6 +240,24 @@ export async function runSelfCheck(input: SelfCheckOptions = {}): Promise<Report
 
   await findControllerServiceAccount(kube, discovery.stores, options);
   const context = new CheckContext(options, { stores: discovery.stores, externalSecrets: discovery.externalSecrets, kube, esoVersions: discovery.versions });
+  if (options.operatorToken) {
+    const seen = new Set<string>();
+    for (const store of discovery.stores) {
+      const lookup = await context.operatorLookup(store);
+      const server = context.serverOf(store).address;
+      if (lookup.ok || seen.has(server)) continue;
+      seen.add(server);
+      // Vault answers an unknown, expired or revoked token with a bare "permission denied"; a
+      // valid token that lacks read on lookup-self gets the ACL's multierror text instead.
+      const bare = lookup.error instanceof VaultError && lookup.error.vaultErrors.some((text) => text.trim() === 'permission denied');
+      if (lookup.error instanceof VaultError && lookup.error.status === 403 && bare) {
+        report.errors.push({
+          message: `The operator token from ${options.operatorTokenSource ?? 'VAULT_TOKEN'} is invalid, expired or revoked: auth/token/lookup-self on ${server} answered 403. Checks that need it report skip.`,
+          fix: { summary: 'Log in again (vault login) or pass a valid token with VAULT_TOKEN or --vault-token-file; or unset it to run without an operator token.', commands: ['vault token lookup'] },
+        });
+      }
+    }
+  }
   const results: Result[] = [];
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<'aborted'>((resolve) => {

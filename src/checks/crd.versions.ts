@@ -13,6 +13,7 @@ const meta: CheckMeta = {
     ok: 'The cluster serves external-secrets.io {versions}.',
     'v1beta1-only': 'The cluster serves external-secrets.io only as v1beta1; ESO 0.16 and later controllers need v1.',
     'manifest-v1beta1': '{kind} {name} uses external-secrets.io/v1beta1, which ESO 0.17 and later no longer serve.',
+    'unknown-version': '{kind} {name} uses {apiVersion}, which no ESO release serves.',
   },
 };
 
@@ -25,6 +26,11 @@ export const check: Check = {
         ...context.stores.map((store) => ({ kind: store.kind, name: store.namespace ? `${store.namespace}/${store.name}` : store.name, apiVersion: store.apiVersion, location: store.location, store: store.ref })),
         ...context.externalSecrets.map((es) => ({ kind: 'ExternalSecret', name: `${es.namespace}/${es.name}`, apiVersion: es.apiVersion, location: es.location, store: undefined })),
       ];
+      for (const object of objects.filter((candidate) => !['external-secrets.io/v1', 'external-secrets.io/v1beta1'].includes(candidate.apiVersion))) {
+        out.add('fail', 'unknown-version', { kind: 'File', name: `${object.kind} ${object.name}`, location: object.location, store: object.store }, `${object.kind} ${object.name} uses ${object.apiVersion}, which no ESO release serves (ESO serves external-secrets.io/v1, and v1beta1 before 0.17); the API server rejects the manifest.`, {
+          fix: { summary: 'Set apiVersion to external-secrets.io/v1.', commands: [], yaml: 'apiVersion: external-secrets.io/v1\n' },
+        });
+      }
       for (const object of objects.filter((candidate) => candidate.apiVersion === 'external-secrets.io/v1beta1')) {
         out.add('warn', 'manifest-v1beta1', { kind: 'File', name: `${object.kind} ${object.name}`, location: object.location, store: object.store }, `${object.kind} ${object.name} uses external-secrets.io/v1beta1. ESO 0.17 and later no longer serve it, so applying this manifest fails with "no matches for kind \"${object.kind}\" in version \"external-secrets.io/v1beta1\"".`, {
           fix: { summary: 'Change apiVersion to external-secrets.io/v1; the Vault provider fields are the same in both versions.', commands: [], yaml: 'apiVersion: external-secrets.io/v1\n' },

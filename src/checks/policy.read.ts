@@ -27,6 +27,8 @@ const meta: CheckMeta = {
 };
 
 interface Evaluation {
+  /** Why the policy texts are missing although an operator token was given. */
+  policyReadError?: string;
   /** Version from sys/health; the evaluator follows that version's rule lookup. */
   vaultVersion?: string;
   /** Capabilities per path, from Vault or from the evaluator. */
@@ -37,6 +39,9 @@ interface Evaluation {
   note?: string;
 }
 
+/** Why loading a store's policy texts failed, for the denial message. */
+const policyReadErrors = new Map<string, string>();
+
 async function loadPolicies(context: CheckContext, store: VaultStore, names: string[], out: ResultBuilder): Promise<ParsedPolicy[] | undefined> {
   if (!context.hasOperatorToken) return undefined;
   const k8s = store.kubernetes!;
@@ -44,7 +49,10 @@ async function loadPolicies(context: CheckContext, store: VaultStore, names: str
   for (const name of names) {
     if (name === 'root') continue;
     const text = await context.policyText(store, name);
-    if (!text.ok) return undefined;
+    if (!text.ok) {
+      policyReadErrors.set(store.ref, `the operator token could not read sys/policies/acl/${name}: ${text.error.message}`);
+      return undefined;
+    }
     if (text.value === undefined) {
       out.add('warn', 'policy-missing', { ...storeTarget(store), kind: 'VaultPolicy', name }, `Policy "${name}" named by role "${k8s.role}" does not exist; Vault ignores missing policy names at login, so it grants nothing.`, {
         fix: { summary: `Create policy ${name}, or remove it from the role's token_policies.`, commands: [`vault policy write ${name} ${name}.hcl`] },
@@ -76,7 +84,7 @@ async function evaluateIdentity(context: CheckContext, store: VaultStore, identi
     if (!caps.ok) return `sys/capabilities-self failed: ${caps.error.message}`;
     const names = login.value.policies;
     const policies = await loadPolicies(context, store, names, out);
-    return { capabilities: caps.value, source: 'vault', policies, policyNames: names, vaultVersion: await versionOf(context, store) };
+    return { capabilities: caps.value, source: 'vault', policies, policyNames: names, vaultVersion: await versionOf(context, store), policyReadError: policies ? undefined : policyReadErrors.get(store.ref) };
   }
   const who = `${identity.namespace}/${identity.serviceAccount}`;
   if (!context.hasOperatorToken) return context.mode === 'lint' ? context.operatorMissing : `the login as ${who} could not be made (see auth.login) and ${context.operatorMissing}`;
@@ -149,7 +157,7 @@ function explainDenial(request: PlannedRequest, path: string, evaluation: Evalua
   if (!policies) {
     return {
       messageId: 'denied',
-      message: `${base} (policies ${quoteList(evaluation.policyNames)}; run with an operator token to see which rule decides).`,
+      message: `${base} (policies ${quoteList(evaluation.policyNames)}; ${evaluation.policyReadError ?? 'run with an operator token to see which rule decides'}).`,
       details: { policies: evaluation.policyNames },
       fix: { summary: `Grant ${capability} on ${path} in one of the role's policies.`, commands: policyCommands(evaluation.policyNames.find((name) => name !== 'default' && name !== 'root') ?? '<policy>'), hcl: hclStanza(path, [capability]) },
     };

@@ -157,7 +157,16 @@ async function checkRequest(context: CheckContext, request: PlannedRequest, out:
   }
   const response = await reader.read(request.path + request.query);
   if (!response.ok) {
-    const unreachable = response.error instanceof VaultError && response.error.kind !== 'http';
+    let unreachable = response.error instanceof VaultError && response.error.kind !== 'http';
+    if (unreachable && context.mode === 'live') {
+      // Vault answered its health check, so this read failing is a fault of its own (a slow path).
+      const health = await context.health(store);
+      if (health.ok) {
+        out.add('fail', 'read-failed', target, `Reading ${request.path} failed although Vault answered its health check: ${response.error.message}; ESO's read of it fails the same way.`, { details, cause: reader.note });
+        return;
+      }
+      unreachable = true;
+    }
     out.add(unreachable ? 'skip' : 'error', 'read-failed', target, unreachable
       ? `Not read: Vault cannot be reached (${response.error.message}); see vault.health.`
       : `Reading ${request.path} failed: ${response.error.message}.`, { details, cause: reader.note });

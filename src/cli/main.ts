@@ -137,12 +137,22 @@ async function writeReport(report: Report, argv: Record<string, unknown>, stream
   }
 }
 
-function readStdin(): Promise<string> {
+/** Read stdin up to the input size limit; more is rejected instead of exhausting memory. */
+async function readStdin(): Promise<string> {
+  const { MAX_FILE_BYTES } = await import('../manifests/read.js');
   return new Promise((resolve, reject) => {
-    let text = '';
-    process.stdin.setEncoding('utf8');
-    process.stdin.on('data', (chunk: string) => (text += chunk));
-    process.stdin.on('end', () => resolve(text));
+    const chunks: Buffer[] = [];
+    let size = 0;
+    process.stdin.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_FILE_BYTES) {
+        process.stdin.destroy();
+        reject(new Error(`stdin is over the ${MAX_FILE_BYTES / 1024 / 1024} MiB limit for one input; split it or pass the relevant documents`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    process.stdin.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     process.stdin.on('error', reject);
   });
 }

@@ -304,6 +304,13 @@ export class CheckContext {
   }
 
   /** sys/capabilities-self for the login token of an identity, one request per identity. */
+  /** auth/token/lookup-self with the operator token, to tell a revoked token from a missing grant. */
+  operatorLookup(store: VaultStore): Promise<Fact<api.TokenInfo>> {
+    if (this.offline) return Promise.resolve({ ok: false, error: new OfflineError('no operator token in an offline run') });
+    const namespace = this.operatorNamespace(store);
+    return this.runOnVault(store, `operator-lookup:${namespace ?? ''}`, (client) => api.lookupSelf(client, this.operator(), namespace));
+  }
+
   /** The memo key of a login: stores that share server, mount, role and identity share one login. */
   private loginKey(store: VaultStore, identity: LoginIdentity): string {
     const k8s = store.kubernetes!;
