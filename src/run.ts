@@ -279,7 +279,7 @@ export async function runSelfCheck(input: SelfCheckOptions = {}): Promise<Report
     }
   } finally {
     if (onAbort) input.signal?.removeEventListener('abort', onAbort);
-    const revoked = await context.close();
+    const revoked = await context.close({ force: input.signal?.aborted });
     if (revoked.failed > 0) {
       report.errors.push({ message: `${revoked.failed} Vault token(s) obtained by login could not be revoked; they expire with the role's token_ttl.` });
     }

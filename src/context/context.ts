@@ -352,7 +352,7 @@ export class CheckContext {
   }
 
   /** Revoke every Vault token this run obtained by login, then close the clients. */
-  async close(): Promise<{ revoked: number; failed: number }> {
+  async close(options: { force?: boolean } = {}): Promise<{ revoked: number; failed: number }> {
     let revoked = 0;
     let failed = 0;
     const logins = this.logins.splice(0);
@@ -368,7 +368,7 @@ export class CheckContext {
         }
       }),
     );
-    await Promise.all([...this.clients.values()].map((client) => client.close()));
+    await Promise.all([...this.clients.values()].map((client) => client.close(options.force)));
     this.clients.clear();
     return { revoked, failed };
   }

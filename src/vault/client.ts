@@ -149,8 +149,11 @@ export class VaultClient {
     return response.body;
   }
 
-  async close(): Promise<void> {
-    if (this.ownsDispatcher) await this.dispatcher.close();
+  /** Close the connection pool; `force` drops requests still in flight, as an interrupted run needs. */
+  async close(force = false): Promise<void> {
+    if (!this.ownsDispatcher) return;
+    if (force) await this.dispatcher.destroy();
+    else await this.dispatcher.close();
   }
 }
 
