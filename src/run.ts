@@ -267,14 +267,23 @@ export async function runSelfCheck(input: SelfCheckOptions = {}): Promise<Report
   });
   try {
     if (discovery.stores.length > 0) {
-      for (const check of selection.checks) {
-        options.progress?.(`Running ${check.meta.id}`);
-        const outcome = await Promise.race([runIsolated(check, context), aborted]);
-        if (outcome === 'aborted') {
-          report.errors.push({ message: `Interrupted while running ${check.meta.id}; the results so far are incomplete.` });
-          break;
-        }
-        results.push(...outcome);
+      // Checks share memoized facts and one request limiter, so running them together overlaps
+      // their network waits without sending any request twice.
+      let pending = selection.checks.length;
+      options.progress?.(`Running ${pending} checks`);
+      const all = Promise.all(
+        selection.checks.map(async (check) => {
+          const checkResults = await runIsolated(check, context);
+          pending -= 1;
+          options.progress?.(`Finished ${check.meta.id}; ${pending} checks left`);
+          return checkResults;
+        }),
+      );
+      const outcome = await Promise.race([all, aborted]);
+      if (outcome === 'aborted') {
+        report.errors.push({ message: 'Interrupted; the results so far are incomplete.' });
+      } else {
+        for (const checkResults of outcome) results.push(...checkResults);
       }
     }
   } finally {
