@@ -201,12 +201,15 @@ async function main() {
     status('warm-up run of the tool and the floor (not counted)');
     const warm = await measure('tool warm-up', process.execPath, toolArgs);
     let summary;
+    let runErrors = [];
     try {
-      summary = JSON.parse(warm.stdout).summary;
+      const parsed = JSON.parse(warm.stdout);
+      summary = parsed.summary;
+      runErrors = parsed.errors.map((error) => error.message);
     } catch {
       throw new Error(`the tool printed no JSON report (exit ${warm.code}): ${warm.stderrTail}`);
     }
-    if (warm.code !== 0) throw new Error(`the tool's verdicts do not all pass on the setup (exit ${warm.code}, summary ${JSON.stringify(summary)})`);
+    if (warm.code !== 0) throw new Error(`the tool's verdicts do not all pass on the setup (exit ${warm.code}, summary ${JSON.stringify(summary)}, errors ${JSON.stringify(runErrors)})`);
     const floorWarm = await measure('floor warm-up', process.execPath, [FLOOR, planFile]);
     if (floorWarm.code !== 0) throw new Error(`the floor replay failed: ${floorWarm.stderrTail}`);
 
@@ -477,7 +480,7 @@ The full check's counts were ${sameEveryRun ? 'the same in every run' : 'not the
 "Other" in the last full check: ${detail(last.vault) || 'none'}. In the floor: ${detail(lastFloor.vault) || 'none'}.
 Kubernetes requests of the last full check, from the API server's counters: ${last.kube.tokenRequest} TokenRequests,
 ${last.kube.getServiceAccount} service-account reads, ${last.kube.list} lists; Vault sent ${last.kube.tokenReviewByVault} TokenReviews for the logins.
-The minimum for "other" is what the floor sends: sys/health, sys/auth, the auth config, sys/mounts,
+The minimum for "other" is what the floor sends: sys/health, one lookup-self of the operator token, sys/auth, the auth config, sys/mounts,
 each role once, each policy on the login tokens once (\`${POLICY}\` and Vault's \`default\`, which every token
 carries unless the role sets \`token_no_default_policy\`, and which naming the deciding rule needs), and
 one revoke-self per login token.

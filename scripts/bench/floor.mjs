@@ -64,6 +64,8 @@ if (stores.items.length !== plan.stores || refs !== plan.refs) {
 const operator = { token: operatorToken };
 const operatorReads = [
   vault('GET', 'sys/health'),
+  // The tool checks the operator token once, to tell a revoked token from a missing grant.
+  vault('GET', 'auth/token/lookup-self', operator),
   vault('GET', 'sys/auth', operator),
   vault('GET', `auth/${plan.authMount}/config`, operator),
   vault('GET', 'sys/mounts', operator),

@@ -74,7 +74,19 @@ export class KubeClient {
     return new KubeClient(k8s, config, cluster.server, config.getCurrentContext(), options.timeoutMs);
   }
 
+  /** Send one request; a 429 (the API server's "storage is (re)initializing" after CRD changes, or its rate limit) is retried up to 3 times. */
   private async call<T>(label: string, run: () => Promise<T>, describe: string): Promise<T> {
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await this.callOnce(label, run, describe);
+      } catch (error) {
+        if (!(error instanceof KubeError) || error.status !== 429 || attempt >= 3) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
+      }
+    }
+  }
+
+  private async callOnce<T>(label: string, run: () => Promise<T>, describe: string): Promise<T> {
     this.counts[label] = (this.counts[label] ?? 0) + 1;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {

@@ -240,9 +240,32 @@ describe('operator token faults', () => {
     expectNoStackTrace(row.run);
   });
 
+  it('operator token without role read: named in auth.role', async () => {
+    const { servers } = running();
+    await servers.vault.write('sys/policies/acl/operator-no-role', {
+      policy: ['sys/auth', 'sys/mounts', 'sys/policies/acl/*', 'auth/kubernetes/config'].map((path) => `path "${path}" { capabilities = ["read"] }`).join('\n'),
+    });
+    const created = await servers.vault.write('auth/token/create', { policies: ['operator-no-role'], no_default_policy: true, ttl: '10m' });
+    const token = String(created.body.auth.client_token);
+    canaries.push(token);
+    try {
+      const row = await live('argo-stack-fixed', [], { VAULT_TOKEN: token });
+      expectNoStackTrace(row.run);
+      const role = only(row.report, 'auth.role');
+      expect(role.map((result) => `${result.status} ${result.messageId}`), describeRow(row)).toEqual(['skip read-failed']);
+      expect(role[0]!.message).toContain('auth/kubernetes/role/argo-stack');
+      expect(role[0]!.message).toContain('403');
+      expect(role[0]!.fix?.summary).toContain('read on auth/kubernetes/role/*');
+      // The login token still proves the chain, so the run passes.
+      expect(only(row.report, 'auth.login', 'pass')).toHaveLength(1);
+      expect(row.run.code, describeRow(row)).toBe(0);
+    } finally {
+      await servers.vault.write('auth/token/revoke', { token });
+    }
+  });
+
   it('operator token without sys/policies/acl read: named in policy.read', async () => {
-    // The tool says "run with an operator token to see which rule decides" although one was
-    // given; it should say that this token may not read sys/policies/acl.
+    // A token that may not read policies is named, instead of asking for an operator token.
     const { servers } = running();
     await servers.vault.write('sys/policies/acl/operator-no-acl', {
       policy: ['sys/auth', 'sys/mounts', 'auth/kubernetes/role/*', 'auth/kubernetes/config'].map((path) => `path "${path}" { capabilities = ["read"] }`).join('\n'),
