@@ -242,14 +242,19 @@ describe('operator token faults', () => {
 
   it('operator token without role read: named in auth.role', async () => {
     const { servers } = running();
+    // Load first: loading a scenario deletes every policy it did not create.
+    const loaded = await loadScenario(servers, 'argo-stack-fixed');
+    canaries.push(...loaded.canaries);
     await servers.vault.write('sys/policies/acl/operator-no-role', {
-      policy: ['sys/auth', 'sys/mounts', 'sys/policies/acl/*', 'auth/kubernetes/config'].map((path) => `path "${path}" { capabilities = ["read"] }`).join('\n'),
+      // sys/auth answers only with sudo on Vault 1.14.
+      policy: ['sys/auth', 'sys/mounts', 'sys/policies/acl/*', 'auth/kubernetes/config', 'auth/token/lookup-self'].map((path) => `path "${path}" { capabilities = ["read", "sudo"] }`).join('\n'),
     });
     const created = await servers.vault.write('auth/token/create', { policies: ['operator-no-role'], no_default_policy: true, ttl: '10m' });
     const token = String(created.body.auth.client_token);
     canaries.push(token);
     try {
-      const row = await live('argo-stack-fixed', [], { VAULT_TOKEN: token });
+      const run = await runCli(['--output', 'json'], { KUBECONFIG: loaded.env.KUBECONFIG, VAULT_TOKEN: token });
+      const row = { run, report: parse(run) };
       expectNoStackTrace(row.run);
       const role = only(row.report, 'auth.role');
       expect(role.map((result) => `${result.status} ${result.messageId}`), describeRow(row)).toEqual(['skip read-failed']);
@@ -267,24 +272,30 @@ describe('operator token faults', () => {
   it('operator token without sys/policies/acl read: named in policy.read', async () => {
     // A token that may not read policies is named, instead of asking for an operator token.
     const { servers } = running();
+    // Load first: loading a scenario deletes every policy it did not create.
+    const loaded = await loadScenario(servers, 'argo-stack-policy-path');
+    canaries.push(...loaded.canaries);
     await servers.vault.write('sys/policies/acl/operator-no-acl', {
-      policy: ['sys/auth', 'sys/mounts', 'auth/kubernetes/role/*', 'auth/kubernetes/config'].map((path) => `path "${path}" { capabilities = ["read"] }`).join('\n'),
+      policy: ['sys/auth', 'sys/mounts', 'auth/kubernetes/role/*', 'auth/kubernetes/config', 'auth/token/lookup-self'].map((path) => `path "${path}" { capabilities = ["read", "sudo"] }`).join('\n'),
     });
     const created = await servers.vault.write('auth/token/create', { policies: ['operator-no-acl'], no_default_policy: true, ttl: '10m' });
     const token = String(created.body.auth.client_token);
     canaries.push(token);
     try {
-      const row = await live('argo-stack-policy-path', [], { VAULT_TOKEN: token });
+      const run = await runCli(['--output', 'json'], { KUBECONFIG: loaded.env.KUBECONFIG, VAULT_TOKEN: token });
+      const row = { run, report: parse(run) };
       expectNoStackTrace(row.run);
       const denied = only(row.report, 'policy.read', 'fail');
       expect(denied, describeRow(row)).toHaveLength(2);
-      expect(row.run.code).toBe(1);
+      expect(row.run.code, describeRow(row)).toBe(1);
       expect(denied[0]!.message, describeRow(row)).toContain('sys/policies/acl');
       expect(denied[0]!.message, describeRow(row)).not.toContain('run with an operator token');
+      expect(only(row.report, 'auth.role', 'pass'), describeRow(row)).toHaveLength(1);
     } finally {
       await servers.vault.write('auth/token/revoke', { token });
     }
   });
+
 });
 
 describe('malformed lint input', () => {
