@@ -9,36 +9,16 @@ import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { startServers, type Servers } from '../../e2e/harness/servers.mjs';
 import { loadScenario } from '../../e2e/scenarios/index.mjs';
 import type { Report, Result } from '../../src/report/types.js';
 import { capturedOutputs, runCli, type CliRun } from './run-cli.js';
 import { runCliTimed } from './support/cli.js';
-import { closedLoopbackPort, startFaultProxy, type FaultProxy } from './support/fault-proxy.js';
+import { closedLoopbackPort } from './support/fault-proxy.js';
 import { scanForLeaks, stackFrames } from './support/leak-scan.js';
+import { useServersWithProxy } from './support/servers-with-proxy.js';
 
-let servers: Servers | undefined;
-let proxy: FaultProxy | undefined;
-let runDir: string | undefined;
+const running = useServersWithProxy('vault-selfcheck-faults-');
 const canaries: string[] = [];
-
-function running(): { servers: Servers; proxy: FaultProxy } {
-  if (!servers || !proxy) throw new Error('servers did not start; see the beforeAll error');
-  return { servers, proxy };
-}
-
-beforeAll(async () => {
-  runDir = mkdtempSync(join(tmpdir(), 'vault-selfcheck-faults-'));
-  servers = await startServers({ runDir: join(runDir, 'servers') });
-  proxy = await startFaultProxy({ upstream: servers.vaultAddr });
-}, 300_000);
-
-afterAll(async () => {
-  const outcomes = await Promise.allSettled([proxy?.stop(), servers?.stop()]);
-  const failure = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
-  if (failure) throw failure.reason;
-  if (runDir) rmSync(runDir, { recursive: true, force: true });
-}, 60_000);
 
 interface Row {
   run: CliRun;
@@ -193,7 +173,7 @@ describe('Kubernetes faults', () => {
     const { servers } = running();
     const server = `https://127.0.0.1:${await closedLoopbackPort()}`;
     const { readFile } = await import('node:fs/promises');
-    const kubeconfig = join(runDir!, 'kubeconfig-down');
+    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'vault-selfcheck-kube-down-')), 'kubeconfig');
     writeFileSync(kubeconfig, (await readFile(servers.kubeconfig, 'utf8')).replace(servers.kubeServer, server), { mode: 0o600 });
     const run = await runCli(['--output', 'json'], { KUBECONFIG: kubeconfig, VAULT_ADDR: servers.vaultAddr, VAULT_TOKEN: servers.rootToken });
     const row = { run, report: parse(run) };

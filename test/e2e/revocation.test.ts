@@ -2,41 +2,17 @@
 // pass, a failing check, a request that times out, or SIGINT while a request is held. Vault's own
 // accessor list, read with the root token before and after, is the witness.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { startServers, type Servers } from '../../e2e/harness/servers.mjs';
 import { loadScenario } from '../../e2e/scenarios/index.mjs';
 import { capturedOutputs, runCli } from './run-cli.js';
 import { startCli } from './support/cli.js';
-import { startFaultProxy, type FaultProxy } from './support/fault-proxy.js';
 import { scanForLeaks, stackFrames } from './support/leak-scan.js';
+import { useServersWithProxy } from './support/servers-with-proxy.js';
 
-let servers: Servers | undefined;
-let proxy: FaultProxy | undefined;
-let runDir: string | undefined;
+const running = useServersWithProxy('vault-selfcheck-revocation-');
 const canaries: string[] = [];
-
-function running(): { servers: Servers; proxy: FaultProxy } {
-  if (!servers || !proxy) throw new Error('servers did not start; see the beforeAll error');
-  return { servers, proxy };
-}
-
-beforeAll(async () => {
-  runDir = mkdtempSync(join(tmpdir(), 'vault-selfcheck-revocation-'));
-  servers = await startServers({ runDir: join(runDir, 'servers') });
-  proxy = await startFaultProxy({ upstream: servers.vaultAddr });
-}, 300_000);
-
-afterAll(async () => {
-  const outcomes = await Promise.allSettled([proxy?.stop(), servers?.stop()]);
-  const failure = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
-  if (failure) throw failure.reason;
-  if (runDir) rmSync(runDir, { recursive: true, force: true });
-}, 60_000);
 
 async function accessors(): Promise<Set<string>> {
   const { body } = await running().servers.vault.request('LIST', 'auth/token/accessors');
