@@ -46,6 +46,8 @@ export interface TraceStep {
   kvVersion?: 1 | 2;
   capability: 'read' | 'list';
   decision?: { allowed: boolean; capabilities: string[]; rule?: TraceRule; reason: string; outranked: TraceRule[] };
+  /** Set when the store path is not exactly the KV mount: the path ESO should request after the fix. */
+  correctedRequest?: string;
   decisionUnavailable?: string;
 }
 
@@ -158,6 +160,7 @@ async function traceIn(context: CheckContext, es: ExternalSecretView, report: Tr
       };
       if (request.buildError) step.buildError = request.buildError;
       else step.request = `${base}/v1/${request.capability === 'list' ? request.path!.replace(/\/$/, '') : request.path}${request.query}`;
+      if (request.correctedPath) step.correctedRequest = `${base}/v1/${request.correctedPath}${request.query}`;
       if (request.path && policies.policies) {
         const decision = evaluate(policies.policies, request.path, { operation: request.capability === 'list' ? 'list' : 'read', vaultVersion });
         step.decision = {
@@ -234,6 +237,7 @@ export function renderTrace(report: TraceReport): string {
       const header = Object.entries(step.headers).map(([name, value]) => `  ${name}: ${value}`).join('');
       lines.push(`    ${step.method} ${step.request}${header}`);
       if (step.mount) lines.push(`    mount ${step.mount} (KV v${step.kvVersion})`);
+      if (step.correctedRequest) lines.push(`    wrong path: the store path is not exactly the KV mount (lint or store.config explains); after the fix ESO sends GET ${step.correctedRequest}`);
       if (step.decision) {
         const verdict = step.decision.allowed ? `allowed: ${step.capability}` : `denied: ${step.capability}`;
         if (step.decision.rule) {

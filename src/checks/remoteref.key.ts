@@ -2,6 +2,7 @@ import type { CheckContext } from '../context/context.js';
 import type { ExternalSecretView, RemoteEntry, VaultStore } from '../eso/model.js';
 import { buildDataPath, buildMetadataPath } from '../eso/paths.js';
 import type { MountInfo } from '../eso/storepath.js';
+import { storePathVerdict } from '../context/requests.js';
 import type { Result } from '../report/types.js';
 import { entryTarget, ResultBuilder, type Check, type CheckMeta } from './types.js';
 
@@ -29,7 +30,7 @@ function keyFixYaml(entry: RemoteEntry, key: string): string {
   return `spec:\n  dataFrom:\n    - extract:\n        key: ${key}\n${entry.property ? `        property: ${entry.property}\n` : ''}`;
 }
 
-function checkEntry(store: VaultStore, es: ExternalSecretView, entry: RemoteEntry, mounts: MountInfo[] | undefined, out: ResultBuilder): void {
+function checkEntry(store: VaultStore, es: ExternalSecretView, entry: RemoteEntry, mounts: MountInfo[] | undefined, pathNote: string, out: ResultBuilder): void {
   const key = entry.key;
   const path = buildDataPath(store.path, store.version, key);
   const target = entryTarget(store, es, entry, path);
@@ -83,7 +84,7 @@ function checkEntry(store: VaultStore, es: ExternalSecretView, entry: RemoteEntr
       return;
     }
   }
-  out.add('pass', 'ok', target, `Key "${key}" is read from ${path}.`);
+  out.add('pass', 'ok', target, `Key "${key}" is read from ${path}${pathNote}.`);
 }
 
 export const check: Check = {
@@ -96,9 +97,11 @@ export const check: Check = {
         const table = await context.secretsMounts(store);
         if (table.ok) mounts = table.value;
       }
+      const { verdict } = await storePathVerdict(context, store);
+      const pathNote = verdict.kind === 'folder' || verdict.kind === 'api-segment' ? ', a wrong path because the store path is not exactly the KV mount (see store.config)' : '';
       for (const { es, entries } of context.consumers(store)) {
         for (const entry of entries) {
-          if (entry.kind !== 'find') checkEntry(store, es, entry, mounts, out);
+          if (entry.kind !== 'find') checkEntry(store, es, entry, mounts, pathNote, out);
         }
       }
     }

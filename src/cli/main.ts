@@ -216,7 +216,7 @@ async function runTrace(argv: Record<string, unknown>, streams: Streams): Promis
   const { renderTrace } = await import('../trace.js');
   streams.stdout.write(argv.output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderTrace(report));
   if (report.errors.length > 0) return 2;
-  const denied = report.stores.some((store) => store.steps.some((step) => step.buildError || step.decision?.allowed === false));
+  const denied = report.stores.some((store) => store.steps.some((step) => step.buildError || step.correctedRequest || step.decision?.allowed === false));
   return denied ? 1 : 0;
 }
 
