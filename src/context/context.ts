@@ -49,6 +49,10 @@ export class CheckContext {
   /** Set for offline runs: facts then come from files and flags instead of servers. */
   readonly offline?: OfflineSources;
   private readonly memo = new Memo();
+  // Per-store views are computed once: checks ask for them once per ExternalSecret.
+  private readonly consumerCache = new Map<VaultStore, Consumer[]>();
+  private readonly identityCache = new Map<VaultStore, LoginIdentity[]>();
+  private readonly identityByConsumer = new Map<VaultStore, Map<string, LoginIdentity>>();
   private readonly limiter: Limiter;
   private readonly clients = new Map<string, VaultClient>();
   private readonly clientKeys = new Map<VaultClient, string>();
@@ -85,25 +89,38 @@ export class CheckContext {
 
   /** List the ExternalSecrets that read from a store, each with only the entries that use it. */
   consumers(store: VaultStore): Consumer[] {
+    const cached = this.consumerCache.get(store);
+    if (cached) return cached;
     const out: Consumer[] = [];
     for (const es of this.externalSecrets) {
       const entries = es.entries.filter((entry) => !entry.generator && storeOfEntry(es, entry) === store.ref);
       if (entries.length > 0) out.push({ es, entries });
     }
+    this.consumerCache.set(store, out);
     return out;
   }
 
   identities(store: VaultStore): LoginIdentity[] {
-    return loginIdentities(
+    const cached = this.identityCache.get(store);
+    if (cached) return cached;
+    const identities = loginIdentities(
       store,
       this.consumers(store).map((consumer) => consumer.es),
       this.options.controllerServiceAccount,
     );
+    this.identityCache.set(store, identities);
+    return identities;
   }
 
   /** Find the identity ESO logs in as when it syncs one ExternalSecret through a store. */
   identityFor(store: VaultStore, es: ExternalSecretView): LoginIdentity | undefined {
-    return this.identities(store).find((identity) => identity.consumers.includes(`${es.namespace}/${es.name}`));
+    let byConsumer = this.identityByConsumer.get(store);
+    if (!byConsumer) {
+      byConsumer = new Map();
+      for (const identity of this.identities(store)) for (const consumer of identity.consumers) byConsumer.set(consumer, identity);
+      this.identityByConsumer.set(store, byConsumer);
+    }
+    return byConsumer.get(`${es.namespace}/${es.name}`);
   }
 
   serverOf(store: VaultStore): { address: string; source: string } {

@@ -34,7 +34,24 @@ export async function storePathVerdict(context: CheckContext, store: VaultStore)
   return { verdict: classifyStorePath(store, mounts), mounts };
 }
 
-export async function planRequests(context: CheckContext, store: VaultStore): Promise<PlannedRequest[]> {
+const plans = new WeakMap<CheckContext, Map<VaultStore, Promise<PlannedRequest[]>>>();
+
+/** Plan a store's requests once per run; policy.read and secret.read share the plan. */
+export function planRequests(context: CheckContext, store: VaultStore): Promise<PlannedRequest[]> {
+  let byStore = plans.get(context);
+  if (!byStore) {
+    byStore = new Map();
+    plans.set(context, byStore);
+  }
+  let plan = byStore.get(store);
+  if (!plan) {
+    plan = buildPlan(context, store);
+    byStore.set(store, plan);
+  }
+  return plan;
+}
+
+async function buildPlan(context: CheckContext, store: VaultStore): Promise<PlannedRequest[]> {
   const { verdict } = await storePathVerdict(context, store);
   const out: PlannedRequest[] = [];
   for (const { es, entries } of context.consumers(store)) {
