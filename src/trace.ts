@@ -9,10 +9,10 @@ import type { ExternalSecretView, VaultStore } from './eso/model.js';
 import { storeOfEntry } from './eso/model.js';
 import { KubeClient } from './kube/client.js';
 import { loadOffline, type LintOptions } from './lint.js';
-import { evaluate, parsePolicy, type ParsedPolicy } from './policy/index.js';
+import { loadPolicies, rolePolicyNames } from './context/policies.js';
+import { evaluate, type ParsedPolicy } from './policy/index.js';
 import { SCHEMA_VERSION } from './report/types.js';
 import { discover, findControllerServiceAccount, kubeFailure, resolveOptions, type SelfCheckOptions } from './run.js';
-import { asList } from './vault/globs.js';
 import type { RoleData } from './vault/api.js';
 import { TOOL_NAME, TOOL_VERSION } from './version.js';
 
@@ -74,33 +74,18 @@ function findExternalSecret(all: ExternalSecretView[], requested: string): Exter
   return `${matches.length} ExternalSecrets are named ${name}; give NAMESPACE/NAME (${matches.map((es) => `${es.namespace}/${es.name}`).join(', ')})`;
 }
 
-function rolePolicies(role: RoleData): string[] {
-  const names = asList(role.token_policies).length ? asList(role.token_policies) : asList(role.policies);
-  const lower = names.map((name) => name.toLowerCase());
-  if (role.token_no_default_policy !== true && !lower.includes('default')) lower.push('default');
-  return [...new Set(lower)];
-}
-
 async function policiesOf(context: CheckContext, store: VaultStore): Promise<{ policies?: ParsedPolicy[]; names?: string[]; unavailable?: string }> {
   if (!store.kubernetes) return { unavailable: 'the store does not use Kubernetes auth' };
   if (!context.hasOperatorToken) return { unavailable: context.operatorMissing };
   const role: Fact<RoleData | undefined> = await context.role(store);
   let names: string[] | undefined;
-  if (role.ok && role.value) names = rolePolicies(role.value);
+  if (role.ok && role.value) names = rolePolicyNames(role.value);
   else if (context.offline && context.offline.policies.size > 0) names = [...context.offline.policies.keys()];
   if (!names) return { unavailable: role.ok ? `role "${store.kubernetes.role}" was not found` : role.error.message };
-  const parsed: ParsedPolicy[] = [];
-  for (const name of names) {
-    const text = await context.policyText(store, name);
-    if (!text.ok) return { unavailable: text.error.message };
-    if (text.value === undefined) continue;
-    try {
-      parsed.push(parsePolicy(text.value, { name, file: context.offline?.policies.get(name)?.file ?? `sys/policies/acl/${name}` }));
-    } catch (error) {
-      return { unavailable: `policy ${name} cannot be parsed: ${(error as Error).message}` };
-    }
-  }
-  return { policies: parsed, names };
+  const loaded = await loadPolicies(context, store, names);
+  if (loaded.failure?.kind === 'read') return { unavailable: loaded.failure.message };
+  if (loaded.failure?.kind === 'parse') return { unavailable: `policy ${loaded.failure.name} cannot be parsed: ${loaded.failure.message}` };
+  return { policies: loaded.policies, names };
 }
 
 function toRule(rule: { pattern: string; rules: { policy: string; capabilities: string[]; location: { file?: string; line: number; column: number } }[] }): TraceRule {

@@ -1,10 +1,10 @@
 import type { CheckContext } from '../context/context.js';
+import { loadPolicies, rolePolicyNames } from '../context/policies.js';
 import { planRequests, type PlannedRequest } from '../context/requests.js';
 import type { LoginIdentity } from '../eso/identity.js';
 import type { VaultStore } from '../eso/model.js';
-import { evaluate, parsePolicy, type Decision, type ParsedPolicy, type PolicyRule } from '../policy/index.js';
+import { evaluate, type Decision, type ParsedPolicy, type PolicyRule } from '../policy/index.js';
 import type { Fix, Result } from '../report/types.js';
-import { asList } from '../vault/globs.js';
 import { entryTarget, quoteList, ResultBuilder, storeTarget, type Check, type CheckMeta } from './types.js';
 
 const meta: CheckMeta = {
@@ -27,7 +27,7 @@ const meta: CheckMeta = {
 };
 
 interface Evaluation {
-  /** Why the policy texts are missing although an operator token was given. */
+  /** The reason the policy texts are missing although an operator token was given. */
   policyReadError?: string;
   /** Version from sys/health; the evaluator follows that version's rule lookup. */
   vaultVersion?: string;
@@ -39,42 +39,23 @@ interface Evaluation {
   note?: string;
 }
 
-/** Why loading a store's policy texts failed, for the denial message. */
-const policyReadErrors = new Map<string, string>();
-
-async function loadPolicies(context: CheckContext, store: VaultStore, names: string[], out: ResultBuilder): Promise<ParsedPolicy[] | undefined> {
-  if (!context.hasOperatorToken) return undefined;
+/** Load a store's policies, reporting missing and unparsable ones; `readError` explains a failed read. */
+async function storePolicies(context: CheckContext, store: VaultStore, names: string[], out: ResultBuilder): Promise<{ policies?: ParsedPolicy[]; readError?: string }> {
+  if (!context.hasOperatorToken) return {};
   const k8s = store.kubernetes!;
-  const parsed: ParsedPolicy[] = [];
-  for (const name of names) {
-    if (name === 'root') continue;
-    const text = await context.policyText(store, name);
-    if (!text.ok) {
-      policyReadErrors.set(store.ref, `the operator token could not read sys/policies/acl/${name}: ${text.error.message}`);
-      return undefined;
-    }
-    if (text.value === undefined) {
-      out.add('warn', 'policy-missing', { ...storeTarget(store), kind: 'VaultPolicy', name }, `Policy "${name}" named by role "${k8s.role}" does not exist; Vault ignores missing policy names at login, so it grants nothing.`, {
-        fix: { summary: `Create policy ${name}, or remove it from the role's token_policies.`, commands: [`vault policy write ${name} ${name}.hcl`] },
-      });
-      continue;
-    }
-    try {
-      parsed.push(parsePolicy(text.value, { name, file: `sys/policies/acl/${name}` }));
-    } catch (error) {
-      out.add('error', 'policy-parse-error', { ...storeTarget(store), kind: 'VaultPolicy', name }, `Policy "${name}" could not be parsed by this tool: ${(error as Error).message}.`);
-      return undefined;
-    }
+  const loaded = await loadPolicies(context, store, names);
+  for (const name of loaded.missing) {
+    out.add('warn', 'policy-missing', { ...storeTarget(store), kind: 'VaultPolicy', name }, `Policy "${name}" named by role "${k8s.role}" does not exist; Vault ignores missing policy names at login, so it grants nothing.`, {
+      fix: { summary: `Create policy ${name}, or remove it from the role's token_policies.`, commands: [`vault policy write ${name} ${name}.hcl`] },
+    });
   }
-  return parsed;
-}
-
-/** The policies a login token of this role carries: token_policies plus default unless disabled. */
-function rolePolicyNames(role: Record<string, unknown>): string[] {
-  const names = asList(role.token_policies).length ? asList(role.token_policies) : asList(role.policies);
-  const lower = names.map((name) => name.trim().toLowerCase());
-  if (role.token_no_default_policy !== true && !lower.includes('default')) lower.push('default');
-  return [...new Set(lower)];
+  const failure = loaded.failure;
+  if (failure?.kind === 'parse') {
+    out.add('error', 'policy-parse-error', { ...storeTarget(store), kind: 'VaultPolicy', name: failure.name }, `Policy "${failure.name}" could not be parsed by this tool: ${failure.message}.`);
+    return {};
+  }
+  if (failure?.kind === 'read') return { readError: `the operator token could not read sys/policies/acl/${failure.name}: ${failure.message}` };
+  return { policies: loaded.policies };
 }
 
 async function evaluateIdentity(context: CheckContext, store: VaultStore, identity: LoginIdentity, paths: string[], out: ResultBuilder): Promise<Evaluation | string> {
@@ -83,8 +64,8 @@ async function evaluateIdentity(context: CheckContext, store: VaultStore, identi
     const caps = await context.capabilities(store, identity, paths);
     if (!caps.ok) return `sys/capabilities-self failed: ${caps.error.message}`;
     const names = login.value.policies;
-    const policies = await loadPolicies(context, store, names, out);
-    return { capabilities: caps.value, source: 'vault', policies, policyNames: names, vaultVersion: await versionOf(context, store), policyReadError: policies ? undefined : policyReadErrors.get(store.ref) };
+    const { policies, readError } = await storePolicies(context, store, names, out);
+    return { capabilities: caps.value, source: 'vault', policies, policyNames: names, vaultVersion: await versionOf(context, store), policyReadError: readError };
   }
   const who = `${identity.namespace}/${identity.serviceAccount}`;
   if (!context.hasOperatorToken) return context.mode === 'lint' ? context.operatorMissing : `the login as ${who} could not be made (see auth.login) and ${context.operatorMissing}`;
@@ -105,7 +86,7 @@ async function evaluateIdentity(context: CheckContext, store: VaultStore, identi
       ? `role "${k8s.role}" on auth mount "${k8s.mountPath}" is not among the role definitions given, and no policy files were given`
       : `the login as ${who} could not be made and role "${k8s.role}" could not be read`;
   }
-  const policies = await loadPolicies(context, store, names, out);
+  const { policies } = await storePolicies(context, store, names, out);
   if (!policies) return `the policies ${quoteList(names)} could not be read`;
   const capabilities: Record<string, string[]> = {};
   const vaultVersion = await versionOf(context, store);
@@ -124,7 +105,7 @@ function granted(capabilities: string[], needed: string): boolean {
   return capabilities.includes('root') || (capabilities.includes(needed) && !capabilities.includes('deny'));
 }
 
-/** A rule written for the KV v1 form of a KV v2 path (mount/x instead of mount/data/x). */
+/** Find a rule written for the KV v1 form of a KV v2 path (mount/x instead of mount/data/x). */
 function kvV1StyleRule(policies: ParsedPolicy[], path: string, mount: string | undefined, capability: string, vaultVersion?: string): PolicyRule | undefined {
   if (!mount) return undefined;
   const prefix = `${mount}/data/`;
