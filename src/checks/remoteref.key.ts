@@ -4,7 +4,7 @@ import { buildDataPath, buildMetadataPath } from '../eso/paths.js';
 import type { MountInfo } from '../eso/storepath.js';
 import { storePathVerdict } from '../context/requests.js';
 import type { Result } from '../report/types.js';
-import { entryTarget, ResultBuilder, type Check, type CheckMeta } from './types.js';
+import { entryTarget, remoteRefYaml, ResultBuilder, type Check, type CheckMeta } from './types.js';
 
 const meta: CheckMeta = {
   id: 'remoteref.key',
@@ -25,10 +25,6 @@ const meta: CheckMeta = {
   },
 };
 
-function keyFixYaml(entry: RemoteEntry, key: string): string {
-  if (entry.kind === 'data') return `spec:\n  data:\n    - secretKey: ${entry.secretKey ?? '<secretKey>'}\n      remoteRef:\n        key: ${key}\n${entry.property ? `        property: ${entry.property}\n` : ''}`;
-  return `spec:\n  dataFrom:\n    - extract:\n        key: ${key}\n${entry.property ? `        property: ${entry.property}\n` : ''}`;
-}
 
 function checkEntry(store: VaultStore, es: ExternalSecretView, entry: RemoteEntry, mounts: MountInfo[] | undefined, pathNote: string, out: ResultBuilder): void {
   const key = entry.key;
@@ -42,7 +38,7 @@ function checkEntry(store: VaultStore, es: ExternalSecretView, entry: RemoteEntr
   const storeMount = store.path?.replace(/\/+$/, '');
   if (store.path === undefined && key.startsWith('/')) {
     out.add('fail', 'leading-slash-no-path', target, `Key "${key}" starts with "/" and the store has no path, so ESO takes "" as the mount and reads ${path}.`, {
-      fix: { summary: 'Remove the leading slash and name the mount first, or set the store path to the mount.', commands: [], yaml: keyFixYaml(entry, key.replace(/^\/+/, '')) },
+      fix: { summary: 'Remove the leading slash and name the mount first, or set the store path to the mount.', commands: [], yaml: remoteRefYaml(entry, key.replace(/^\/+/, ''), entry.property) },
     });
     return;
   }
@@ -59,7 +55,7 @@ function checkEntry(store: VaultStore, es: ExternalSecretView, entry: RemoteEntr
     if (!stripped && rest.includes('data')) {
       const fixed = rest.filter((segment, index) => !(segment === 'data' && index === rest.indexOf('data'))).join('/');
       out.add(rest[0] === 'data' ? 'fail' : 'warn', 'data-in-key', target, `Key "${key}" contains a "data" segment that ESO does not strip (it strips only "${storeMount}/data/" at the start), so it reads ${path}${rest[0] === 'data' ? '' : '; this is right only if a folder is really named "data"'}.`, {
-        fix: { summary: `Write the key without the KV v2 API segment: ${fixed}.`, commands: [], yaml: keyFixYaml(entry, fixed) },
+        fix: { summary: `Write the key without the KV v2 API segment: ${fixed}.`, commands: [], yaml: remoteRefYaml(entry, fixed, entry.property) },
       });
       return;
     }
@@ -79,7 +75,7 @@ function checkEntry(store: VaultStore, es: ExternalSecretView, entry: RemoteEntr
     }
     if (storeMount && key.startsWith(`${storeMount}/`)) {
       out.add('fail', 'metadata-mount-prefix', { ...target, path: built.path }, `Key "${key}" starts with the store mount; ESO strips it for data reads but not for metadataPolicy: Fetch, so it reads ${built.path}.`, {
-        fix: { summary: `Write the key relative to the store path: ${key.slice(storeMount.length + 1)}.`, commands: [], yaml: keyFixYaml(entry, key.slice(storeMount.length + 1)) },
+        fix: { summary: `Write the key relative to the store path: ${key.slice(storeMount.length + 1)}.`, commands: [], yaml: remoteRefYaml(entry, key.slice(storeMount.length + 1), entry.property) },
       });
       return;
     }

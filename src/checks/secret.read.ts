@@ -7,7 +7,7 @@ import { lookupProperty, topLevelKeys } from '../eso/property.js';
 import type { Result, Target } from '../report/types.js';
 import type { SecretRead } from '../vault/api.js';
 import { VaultError } from '../vault/client.js';
-import { entryTarget, kubectlStore, quoteList, ResultBuilder, type Check, type CheckMeta } from './types.js';
+import { entryTarget, kubectlStore, quoteList, remoteRefYaml, ResultBuilder, type Check, type CheckMeta } from './types.js';
 
 const meta: CheckMeta = {
   id: 'secret.read',
@@ -57,16 +57,12 @@ async function readerFor(context: CheckContext, request: PlannedRequest): Promis
   return identity ? `the login as ${identity.namespace}/${identity.serviceAccount} could not log in (see auth.login) and there is no operator token` : 'the store does not log in with auth.kubernetes.serviceAccountRef and there is no operator token';
 }
 
-function keyFix(store: VaultStore, request: PlannedRequest, key: string, property?: string): { summary: string; commands: string[]; yaml: string } {
+function keyFix(request: PlannedRequest, key: string, property?: string): { summary: string; commands: string[]; yaml: string } {
   const es = request.es;
-  const field = request.entry.kind === 'data' ? 'data' : 'dataFrom';
-  const yaml = request.entry.kind === 'data'
-    ? `spec:\n  data:\n    - secretKey: ${request.entry.secretKey ?? '<secretKey>'}\n      remoteRef:\n        key: ${key}\n${property ? `        property: ${property}\n` : ''}`
-    : `spec:\n  dataFrom:\n    - extract:\n        key: ${key}\n${property ? `        property: ${property}\n` : ''}`;
   return {
     summary: `In ExternalSecret ${es.namespace}/${es.name} ${request.entry.id}, set key: ${key}${property ? ` and property: ${property}` : ''}.`,
     commands: [`kubectl edit externalsecret ${es.name} -n ${es.namespace}`],
-    yaml: field ? yaml : yaml,
+    yaml: remoteRefYaml(request.entry, key, property),
   };
 }
 
@@ -85,7 +81,7 @@ async function diagnoseMissing(context: CheckContext, request: PlannedRequest, r
     if (parent.ok && parent.value.status === 200 && parent.value.data && Object.prototype.hasOwnProperty.call(parent.value.data, field)) {
       out.add('fail', 'field-in-key', target, `Secret does not exist at ${path}, but ${parentPath} exists and has a field "${field}": the field name is written into remoteRef.key instead of remoteRef.property.`, {
         details: { ...details, parentPath, parentKeys: topLevelKeys(parent.value.data) },
-        fix: keyFix(store, request, parentKey, field),
+        fix: keyFix(request, parentKey, field),
       });
       return;
     }
@@ -101,7 +97,7 @@ async function diagnoseMissing(context: CheckContext, request: PlannedRequest, r
     const exists = found.ok && found.value.status === 200;
     out.add('fail', 'data-in-key', target, `Secret does not exist at ${path}: key "${key}" contains "data/", which ESO adds itself for a KV v2 store${exists ? `; the secret exists at ${candidate}` : ''}.`, {
       details: { ...details, candidate, candidateExists: exists },
-      fix: keyFix(store, request, fixedKey, entry.property),
+      fix: keyFix(request, fixedKey, entry.property),
     });
     return;
   }
@@ -159,7 +155,7 @@ async function checkRequest(context: CheckContext, request: PlannedRequest, out:
   if (!response.ok) {
     let unreachable = response.error instanceof VaultError && response.error.kind !== 'http';
     if (unreachable && context.mode === 'live') {
-      // Vault answered its health check, so this read failing is a fault of its own (a slow path).
+      // Vault passed its health check, so this failed read is a fault of its own (a slow path).
       const health = await context.health(store);
       if (health.ok) {
         out.add('fail', 'read-failed', target, `Reading ${request.path} failed although Vault answered its health check: ${response.error.message}; ESO's read of it fails the same way.`, { details, cause: reader.note });
@@ -214,7 +210,7 @@ async function checkRequest(context: CheckContext, request: PlannedRequest, out:
     out.add('fail', 'property-missing', target, `Secret ${request.path} has no property "${entry.property}"; ESO fails with: cannot find secret data for key: "${entry.property}". Its keys are ${quoteList(keys)}.`, {
       details,
       cause: reader.note,
-      fix: keyFix(store, request, entry.key, keys.find((candidate) => candidate.toLowerCase() === entry.property!.toLowerCase()) ?? keys[0]),
+      fix: keyFix(request, entry.key, keys.find((candidate) => candidate.toLowerCase() === entry.property!.toLowerCase()) ?? keys[0]),
     });
     return;
   }

@@ -81,3 +81,12 @@ export function noIdentityReason(store: VaultStore): string {
   if (!store.kubernetes.serviceAccountRef) return "the store has no serviceAccountRef, so ESO logs in with its controller's own token; pass --eso-service-account NAMESPACE/NAME to check that identity";
   return 'serviceAccountRef has no namespace and no ExternalSecret uses the store';
 }
+
+/** Render the YAML of a remote reference with a corrected key (and property), for fixes. */
+export function remoteRefYaml(entry: RemoteEntry, key: string, property: string | undefined): string {
+  const propertyLine = property ? `        property: ${property}\n` : '';
+  if (entry.kind === 'data') {
+    return `spec:\n  data:\n    - secretKey: ${entry.secretKey ?? '<secretKey>'}\n      remoteRef:\n        key: ${key}\n${propertyLine}`;
+  }
+  return `spec:\n  dataFrom:\n    - extract:\n        key: ${key}\n${propertyLine}`;
+}
