@@ -24,12 +24,21 @@ interface Streams {
 
 const STDIN_PLACEHOLDER = '\u0000stdin';
 
+/** Find the Vault address override (--vault-addr, then VAULT_ADDR) and where it came from. */
+function vaultAddress(argv: Record<string, unknown>, env: NodeJS.ProcessEnv): { vaultAddr?: string; vaultAddrSource?: string } {
+  const flag = argv.vaultAddr as string | undefined;
+  const vaultAddr = flag ?? env.VAULT_ADDR;
+  if (!vaultAddr) return {};
+  if (!/^https?:\/\//.test(vaultAddr)) throw new UsageError(`Vault address "${vaultAddr}" must start with http:// or https://`);
+  return { vaultAddr, vaultAddrSource: flag ? '--vault-addr' : 'VAULT_ADDR' };
+}
+
 /** Accept both repeated options and comma-separated values, as --only auth,policy. */
 function splitList(value: unknown): string[] {
   return ((value as string[] | undefined) ?? []).flatMap((item) => String(item).split(',')).map((item) => item.trim()).filter((item) => item !== '');
 }
 
-/** The text given for an option, for error messages (yargs turns an invalid number into NaN). */
+/** Find the text given for an option, for error messages (yargs turns an invalid number into NaN). */
 function rawOption(args: string[], name: string): string | undefined {
   const index = args.indexOf(name);
   if (index >= 0) return args[index + 1];
@@ -185,13 +194,14 @@ async function runLint(argv: Record<string, unknown>, streams: Streams): Promise
 async function runTrace(argv: Record<string, unknown>, streams: Streams): Promise<number> {
   const paths = ((argv.paths as string[] | undefined) ?? []).map(String).map((path) => (path === STDIN_PLACEHOLDER ? '-' : path));
   let token: { token?: string; source?: string };
+  let address: ReturnType<typeof vaultAddress>;
   try {
     token = paths.length === 0 ? operatorToken(argv.vaultTokenFile as string | undefined, streams.env) : {};
+    address = vaultAddress(argv, streams.env);
   } catch (error) {
     streams.stderr.write(`vault-selfcheck: ${(error as Error).message}\n`);
     return 2;
   }
-  const vaultAddr = (argv.vaultAddr as string | undefined) ?? streams.env.VAULT_ADDR;
   let report: TraceReport;
   try {
     const { trace } = await import('../trace.js');
@@ -202,8 +212,7 @@ async function runTrace(argv: Record<string, unknown>, streams: Streams): Promis
       mounts: argv.mounts as string | undefined,
       kubeconfig: argv.kubeconfig as string | undefined,
       context: argv.context as string | undefined,
-      vaultAddr,
-      vaultAddrSource: argv.vaultAddr ? '--vault-addr' : streams.env.VAULT_ADDR ? 'VAULT_ADDR' : undefined,
+      ...address,
       operatorToken: token.token,
       operatorTokenSource: token.source,
       vaultNamespace: streams.env.VAULT_NAMESPACE || undefined,
@@ -271,18 +280,16 @@ export async function main(args: string[], streams: Streams = { stdout: process.
     if (argv.allNamespaces && (argv.namespace as string[] | undefined)?.length) throw new UsageError('-A and -n cannot be used together');
     const caPath = (argv.caCert as string | undefined) ?? env.VAULT_CACERT;
     const token = operatorToken(argv.vaultTokenFile as string | undefined, env);
-    const vaultAddr = (argv.vaultAddr as string | undefined) ?? env.VAULT_ADDR;
+    const address = vaultAddress(argv, env);
     const controllerArg = argv.esoServiceAccount as string | undefined;
     const controllerMatch = controllerArg === undefined ? undefined : /^([a-z0-9-]+)\/([a-z0-9.-]+)$/.exec(controllerArg);
     if (controllerArg !== undefined && !controllerMatch) throw new UsageError(`--eso-service-account must be NAMESPACE/NAME, got "${controllerArg}"`);
-    if (vaultAddr && !/^https?:\/\//.test(vaultAddr)) throw new UsageError(`Vault address "${vaultAddr}" must start with http:// or https://`);
     options = {
       kubeconfig: argv.kubeconfig as string | undefined,
       context: argv.context as string | undefined,
       namespaces: (argv.namespace as string[] | undefined) ?? [],
       stores: (argv.store as string[] | undefined) ?? [],
-      vaultAddr,
-      vaultAddrSource: argv.vaultAddr ? '--vault-addr' : env.VAULT_ADDR ? 'VAULT_ADDR' : undefined,
+      ...address,
       caCertPem: caPath ? readTextFile(caPath, argv.caCert ? '--ca-cert' : 'VAULT_CACERT') : undefined,
       caCertSource: caPath ? `${argv.caCert ? '--ca-cert' : 'VAULT_CACERT'} ${caPath}` : undefined,
       tlsSkipVerify: Boolean(argv.tlsSkipVerify) || TRUE_VALUES.has((env.VAULT_SKIP_VERIFY ?? '').toLowerCase()),
