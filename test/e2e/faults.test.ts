@@ -187,17 +187,43 @@ describe('Kubernetes faults', () => {
   });
 });
 
+/**
+ * Run the CLI on a scenario with an operator token that may read only `paths`, then revoke it.
+ * The scenario loads first, because loading deletes every policy it did not create.
+ */
+async function withLimitedOperatorToken(scenario: string, paths: string[], check: (row: Row) => void): Promise<void> {
+  const { servers } = running();
+  const loaded = await loadScenario(servers, scenario);
+  canaries.push(...loaded.canaries);
+  // sys/auth answers only a token with sudo on Vault 1.14, so every path gets read and sudo.
+  await servers.vault.write('sys/policies/acl/operator-limited', {
+    policy: paths.map((path) => `path "${path}" { capabilities = ["read", "sudo"] }`).join('\n'),
+  });
+  const created = await servers.vault.write('auth/token/create', { policies: ['operator-limited'], no_default_policy: true, ttl: '10m' });
+  const token = String(created.body.auth.client_token);
+  canaries.push(token);
+  try {
+    const run = await runCli(['--output', 'json'], { KUBECONFIG: loaded.env.KUBECONFIG, VAULT_TOKEN: token });
+    check({ run, report: parse(run) });
+  } finally {
+    await servers.vault.write('auth/token/revoke', { token });
+  }
+}
+
+async function revokedToken(): Promise<string> {
+  const { servers } = running();
+  const created = await servers.vault.write('auth/token/create', { ttl: '10m' });
+  const token = String(created.body.auth.client_token);
+  canaries.push(token);
+  await servers.vault.write('auth/token/revoke', { token });
+  return token;
+}
+
 describe('operator token faults', () => {
   it('revoked operator token is named as such', async () => {
-    // Vault 1.14 answers a revoked token with 403 "permission denied", the same as a missing
-    // grant; the tool should tell them apart with auth/token/lookup-self and stop trusting the
-    // token, instead of reporting three unrelated skips and exit 0.
-    const { servers } = running();
-    const created = await servers.vault.write('auth/token/create', { ttl: '10m' });
-    const token = String(created.body.auth.client_token);
-    canaries.push(token);
-    await servers.vault.write('auth/token/revoke', { token });
-    const row = await live('argo-stack-fixed', [], { VAULT_TOKEN: token });
+    // Vault 1.14 returns 403 "permission denied" for a revoked token as for a missing grant, so
+    // the tool tells them apart with auth/token/lookup-self.
+    const row = await live('argo-stack-fixed', [], { VAULT_TOKEN: await revokedToken() });
 
     expectNoStackTrace(row.run);
     const messages = [...row.report.results.map((result) => result.message), ...row.report.errors.map((error) => error.message)];
@@ -206,12 +232,7 @@ describe('operator token faults', () => {
   });
 
   it('revoked operator token: the login token still checks the chain', async () => {
-    const { servers } = running();
-    const created = await servers.vault.write('auth/token/create', { ttl: '10m' });
-    const token = String(created.body.auth.client_token);
-    canaries.push(token);
-    await servers.vault.write('auth/token/revoke', { token });
-    const row = await live('argo-stack-fixed', [], { VAULT_TOKEN: token });
+    const row = await live('argo-stack-fixed', [], { VAULT_TOKEN: await revokedToken() });
 
     const role = expectVerdict(row, 'auth.role', 'skip', 'read-failed');
     expect(role[0]!.message).toContain('HTTP 403: permission denied');
@@ -221,20 +242,8 @@ describe('operator token faults', () => {
   });
 
   it('operator token without role read: named in auth.role', async () => {
-    const { servers } = running();
-    // Load first: loading a scenario deletes every policy it did not create.
-    const loaded = await loadScenario(servers, 'argo-stack-fixed');
-    canaries.push(...loaded.canaries);
-    await servers.vault.write('sys/policies/acl/operator-no-role', {
-      // sys/auth answers only with sudo on Vault 1.14.
-      policy: ['sys/auth', 'sys/mounts', 'sys/policies/acl/*', 'auth/kubernetes/config', 'auth/token/lookup-self'].map((path) => `path "${path}" { capabilities = ["read", "sudo"] }`).join('\n'),
-    });
-    const created = await servers.vault.write('auth/token/create', { policies: ['operator-no-role'], no_default_policy: true, ttl: '10m' });
-    const token = String(created.body.auth.client_token);
-    canaries.push(token);
-    try {
-      const run = await runCli(['--output', 'json'], { KUBECONFIG: loaded.env.KUBECONFIG, VAULT_TOKEN: token });
-      const row = { run, report: parse(run) };
+    const paths = ['sys/auth', 'sys/mounts', 'sys/policies/acl/*', 'auth/kubernetes/config', 'auth/token/lookup-self'];
+    await withLimitedOperatorToken('argo-stack-fixed', paths, (row) => {
       expectNoStackTrace(row.run);
       const role = only(row.report, 'auth.role');
       expect(role.map((result) => `${result.status} ${result.messageId}`), describeRow(row)).toEqual(['skip read-failed']);
@@ -244,26 +253,12 @@ describe('operator token faults', () => {
       // The login token still proves the chain, so the run passes.
       expect(only(row.report, 'auth.login', 'pass')).toHaveLength(1);
       expect(row.run.code, describeRow(row)).toBe(0);
-    } finally {
-      await servers.vault.write('auth/token/revoke', { token });
-    }
+    });
   });
 
   it('operator token without sys/policies/acl read: named in policy.read', async () => {
-    // A token that may not read policies is named, instead of asking for an operator token.
-    const { servers } = running();
-    // Load first: loading a scenario deletes every policy it did not create.
-    const loaded = await loadScenario(servers, 'argo-stack-policy-path');
-    canaries.push(...loaded.canaries);
-    await servers.vault.write('sys/policies/acl/operator-no-acl', {
-      policy: ['sys/auth', 'sys/mounts', 'auth/kubernetes/role/*', 'auth/kubernetes/config', 'auth/token/lookup-self'].map((path) => `path "${path}" { capabilities = ["read", "sudo"] }`).join('\n'),
-    });
-    const created = await servers.vault.write('auth/token/create', { policies: ['operator-no-acl'], no_default_policy: true, ttl: '10m' });
-    const token = String(created.body.auth.client_token);
-    canaries.push(token);
-    try {
-      const run = await runCli(['--output', 'json'], { KUBECONFIG: loaded.env.KUBECONFIG, VAULT_TOKEN: token });
-      const row = { run, report: parse(run) };
+    const paths = ['sys/auth', 'sys/mounts', 'auth/kubernetes/role/*', 'auth/kubernetes/config', 'auth/token/lookup-self'];
+    await withLimitedOperatorToken('argo-stack-policy-path', paths, (row) => {
       expectNoStackTrace(row.run);
       const denied = only(row.report, 'policy.read', 'fail');
       expect(denied, describeRow(row)).toHaveLength(2);
@@ -271,9 +266,7 @@ describe('operator token faults', () => {
       expect(denied[0]!.message, describeRow(row)).toContain('sys/policies/acl');
       expect(denied[0]!.message, describeRow(row)).not.toContain('run with an operator token');
       expect(only(row.report, 'auth.role', 'pass'), describeRow(row)).toHaveLength(1);
-    } finally {
-      await servers.vault.write('auth/token/revoke', { token });
-    }
+    });
   });
 
 });
