@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// --version answers without loading the CLI, so scripts that probe for the tool start fast.
+// --version prints without loading the CLI, so scripts that probe for the tool start fast.
 if (process.argv.length === 3 && process.argv[2] === '--version') {
   const { readFileSync } = await import('node:fs');
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));

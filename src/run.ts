@@ -247,12 +247,12 @@ export async function runSelfCheck(input: SelfCheckOptions = {}): Promise<Report
       const server = context.serverOf(store).address;
       if (lookup.ok || seen.has(server)) continue;
       seen.add(server);
-      // Vault answers an unknown, expired or revoked token with a bare "permission denied"; a
-      // valid token that lacks read on lookup-self gets the ACL's multierror text instead.
+      // Vault returns a bare "permission denied" for an unknown, expired or revoked token. A valid
+      // token that lacks read on lookup-self gets the ACL's multierror text instead.
       const bare = lookup.error instanceof VaultError && lookup.error.vaultErrors.some((text) => text.trim() === 'permission denied');
       if (lookup.error instanceof VaultError && lookup.error.status === 403 && bare) {
         report.errors.push({
-          message: `The operator token from ${options.operatorTokenSource ?? 'VAULT_TOKEN'} is invalid, expired or revoked: auth/token/lookup-self on ${server} answered 403. Checks that need it report skip.`,
+          message: `The operator token from ${options.operatorTokenSource ?? 'VAULT_TOKEN'} is invalid, expired or revoked: auth/token/lookup-self on ${server} returned 403. Checks that need it report skip.`,
           fix: { summary: 'Log in again (vault login) or pass a valid token with VAULT_TOKEN or --vault-token-file; or unset it to run without an operator token.', commands: ['vault token lookup'] },
         });
       }

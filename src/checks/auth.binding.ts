@@ -110,7 +110,7 @@ async function checkIdentity(context: CheckContext, store: VaultStore, role: Rol
     });
   } else if (!audience && requested.length > 0) {
     // Vault 1.14.2 sends the token's own audiences to the TokenReview when the role sets none, so
-    // the login works; binding the audience on the role is still the stricter setting.
+    // the login works. Binding the audience on the role is still the stricter setting.
     out.add('pass', 'audience-unset-on-role', target, `serviceAccountRef.audiences is ${quoteList(requested)} and role "${k8s.role}" sets no audience; Vault then passes the token's own audiences to the TokenReview, which accepts them. Setting audience=${requested[0]} on the role would also reject tokens minted for other audiences.`, {
       details: { ...details, requestedAudiences: requested },
     });

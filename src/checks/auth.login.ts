@@ -112,7 +112,7 @@ function mapVaultError(store: VaultStore, identity: LoginIdentity, error: VaultE
   return { status: 'fail', messageId: 'vault-error', message: `${vaultAnswer}.`, fix: { summary: 'See the Vault error above and the Vault server log.', commands: [roleCmd] } };
 }
 
-/** Compare the auth config with this cluster, for the login answers in which Vault hides the cause. */
+/** Compare the auth config with this cluster, for the login errors in which Vault hides the cause. */
 async function configHints(context: CheckContext, store: VaultStore): Promise<string[]> {
   if (!context.hasOperatorToken || context.mode !== 'live') return [];
   const config = await context.authConfig(store);

@@ -80,7 +80,7 @@ export class CheckContext {
     return Boolean(this.options.operatorToken);
   }
 
-  /** Why roles, policies or mounts cannot be read, for skip messages. */
+  /** The reason roles, policies or mounts cannot be read, for skip messages. */
   get operatorMissing(): string {
     return this.offline
       ? 'no role definitions, policy files or --mounts were given to this offline run'
@@ -328,7 +328,7 @@ export class CheckContext {
     return this.runOnVault(store, `operator-lookup:${namespace ?? ''}`, (client) => api.lookupSelf(client, this.operator(), namespace));
   }
 
-  /** The memo key of a login: stores that share server, mount, role and identity share one login. */
+  /** Build the memo key of a login: stores that share server, mount, role and identity share one login. */
   private loginKey(store: VaultStore, identity: LoginIdentity): string {
     const k8s = store.kubernetes!;
     return `login:${this.loginNamespace(store) ?? ''}:${k8s.mountPath}:${k8s.role}:${identityKey(identity)}:${identity.audiences.join(',')}`;

@@ -24,7 +24,7 @@ export interface PlannedRequest {
   mount?: string;
 }
 
-/** The store path verdict with the mount table when an operator token can read it. */
+/** Classify a store's path, with the mount table when an operator token can read it. */
 export async function storePathVerdict(context: CheckContext, store: VaultStore): Promise<{ verdict: StorePathVerdict; mounts?: MountInfo[] }> {
   let mounts: MountInfo[] | undefined;
   if (context.hasOperatorToken && store.path) {

@@ -112,7 +112,7 @@ export function storeRefString(kind: StoreKind, name: string, namespace?: string
   return kind === 'ClusterSecretStore' ? `ClusterSecretStore/${name}` : `SecretStore/${namespace ?? ''}/${name}`;
 }
 
-/** Whether a store object uses the Vault provider. */
+/** Check whether a store object uses the Vault provider. */
 export function isVaultStore(object: Obj): boolean {
   return obj(obj(obj(object.spec)?.provider)?.vault) !== undefined;
 }
@@ -246,7 +246,7 @@ export function parseExternalSecret(object: Obj, locate?: Locator): ExternalSecr
   return view;
 }
 
-/** The store an entry reads from: its own sourceRef, else the ExternalSecret's secretStoreRef. */
+/** Find the store an entry reads from: its own sourceRef, else the ExternalSecret's secretStoreRef. */
 export function storeOfEntry(es: ExternalSecretView, entry: RemoteEntry): string | undefined {
   const ref = entry.storeRef ?? es.storeRef;
   if (!ref) return undefined;

@@ -4,7 +4,7 @@
 
 export type KvVersion = 'v1' | 'v2';
 
-/** The GET path ESO requests for a data read. `storePath` undefined means the field is omitted. */
+/** Build the GET path ESO requests for a data read. `storePath` undefined means the field is omitted. */
 export function buildDataPath(storePath: string | undefined, version: KvVersion, key: string): string {
   if (storePath === undefined) {
     if (version === 'v1') return cleanPath(key);
@@ -24,7 +24,7 @@ export function buildDataPath(storePath: string | undefined, version: KvVersion,
   return cleanPath(`${base}/${remaining}`);
 }
 
-/** The path ESO reads for `metadataPolicy: Fetch`, or an error message as ESO raises it. */
+/** Build the path ESO reads for `metadataPolicy: Fetch`, or an error message as ESO raises it. */
 export function buildMetadataPath(
   storePath: string | undefined,
   version: KvVersion,
@@ -39,7 +39,7 @@ export function buildMetadataPath(
   return { path: cleanPath(`${storePath}/metadata/${key}`) };
 }
 
-/** The LIST path ESO requests for `dataFrom.find`, sent as GET with `?list=true`. */
+/** Build the LIST path ESO requests for `dataFrom.find`, sent as GET with `?list=true`. */
 export function buildFindListPath(
   storePath: string | undefined,
   version: KvVersion,
@@ -65,7 +65,7 @@ export function cleanPath(path: string): string {
   return out.join('/');
 }
 
-/** The query string ESO adds to a data read: `?version=N` whenever remoteRef.version is set. */
+/** Build the query string ESO adds to a data read: `?version=N` whenever remoteRef.version is set. */
 export function readQuery(remoteVersion: string | undefined): string {
   return remoteVersion ? `?version=${encodeURIComponent(remoteVersion)}` : '';
 }

@@ -116,7 +116,7 @@ export class KubeClient {
     return new KubeError('http', `${describe}: ${(error as Error).message ?? String(error)}`);
   }
 
-  /** The versions of external-secrets.io the API server serves, preferred first. */
+  /** List the versions of external-secrets.io the API server serves, preferred first. */
   async esoVersions(): Promise<string[]> {
     const api = this.config.makeApiClient(this.k8s.ApisApi);
     const groups = await this.call('discovery', () => api.getAPIVersions(), 'list API groups');
@@ -156,7 +156,7 @@ export class KubeClient {
     return (await this.call(`get ${plural}`, () => api.getNamespacedCustomObject({ group: ESO_GROUP, version, plural, namespace, name }), `get ${plural} ${namespace}/${name}`)) as Record<string, unknown>;
   }
 
-  /** Whether a service account exists; throws KubeError for anything but found or not found. */
+  /** Check whether a service account exists; throw KubeError for anything but found or not found. */
   async serviceAccountExists(namespace: string, name: string): Promise<boolean> {
     const api = this.config.makeApiClient(this.k8s.CoreV1Api);
     try {

@@ -26,7 +26,7 @@ function paint(chalk: ChalkInstance, status: Status, text: string): string {
   }
 }
 
-/** A target as one phrase, for example `ExternalSecret argo-workflows/artifact-s3 data[0]`. */
+/** Describe a target in one phrase, for example `ExternalSecret argo-workflows/artifact-s3 data[0]`. */
 export function describeTarget(target: Target): string {
   const namespaced = target.namespace && target.name ? `${target.namespace}/${target.name}` : target.name ?? '';
   switch (target.kind) {

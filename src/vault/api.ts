@@ -175,7 +175,7 @@ export async function readKubernetesConfig(
   return (response.body.data ?? {}) as Record<string, unknown>;
 }
 
-/** The HCL text of an ACL policy; undefined when it does not exist. */
+/** Read the HCL text of an ACL policy; undefined when it does not exist. */
 export async function readAclPolicy(client: VaultClient, token: string, name: string, namespace?: string): Promise<string | undefined> {
   const response = await client.raw({ method: 'GET', path: `sys/policies/acl/${name}`, token, namespace });
   if (response.status === 404) return undefined;

@@ -89,7 +89,7 @@ export class VaultClient {
     }
   }
 
-  /** The full URL of an API path, as Vault's Go client builds it (path.Join of base path and /v1/). */
+  /** Build the full URL of an API path, as Vault's Go client does (path.Join of base path and /v1/). */
   url(path: string): string {
     return `${this.address}/v1/${path.replace(/^\/+/, '')}`;
   }

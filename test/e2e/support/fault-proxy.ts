@@ -16,9 +16,9 @@ export interface RecordedRequest {
   tokenHash?: string;
   receivedAt: number;
   status?: number;
-  /** The proxy answered itself instead of forwarding. */
+  /** The proxy replied itself instead of forwarding. */
   injected: boolean;
-  /** The client closed the connection before the answer. */
+  /** The client closed the connection before the response. */
   clientClosed: boolean;
 }
 
@@ -26,7 +26,7 @@ export interface ProxyRule {
   method?: string;
   /** Matched against the path without the query string. */
   path: RegExp;
-  /** Wait this long before answering or forwarding. */
+  /** Wait this long before replying or forwarding. */
   delayMs?: number;
   /** Answer with this instead of forwarding. */
   respond?: { status: number; headers?: Record<string, string>; body?: string };
