@@ -197,7 +197,7 @@ async function runTrace(argv: Record<string, unknown>, streams: Streams): Promis
   let address: ReturnType<typeof vaultAddress>;
   try {
     token = paths.length === 0 ? operatorToken(argv.vaultTokenFile as string | undefined, streams.env) : {};
-    address = vaultAddress(argv, streams.env);
+    address = paths.length === 0 ? vaultAddress(argv, streams.env) : {};
   } catch (error) {
     streams.stderr.write(`vault-selfcheck: ${(error as Error).message}\n`);
     return 2;
