@@ -170,17 +170,18 @@ export async function runIsolated(check: Check, context: CheckContext): Promise<
 export function sortResults(results: Result[], stores: VaultStore[]): Result[] {
   const storeIndex = new Map(stores.map((store, index) => [store.ref, index]));
   const checkIndex = new Map(CHECKS.map((check, index) => [check.meta.id, index]));
-  const key = (result: Result) => [result.target.namespace ?? '', result.target.name ?? '', result.target.entry ?? '', result.target.path ?? ''].join('\u0000');
+  // One collator and precomputed keys: the same order as localeCompare, at a fraction of its cost
+  // on the tens of thousands of comparisons a large cluster's report needs.
+  const compare = new Intl.Collator().compare;
   return results
-    .map((result, index) => ({ result, index }))
-    .sort((a, b) => {
-      const byStore = (storeIndex.get(a.result.target.store ?? '') ?? -1) - (storeIndex.get(b.result.target.store ?? '') ?? -1);
-      if (byStore !== 0) return byStore;
-      const byCheck = (checkIndex.get(a.result.check) ?? 99) - (checkIndex.get(b.result.check) ?? 99);
-      if (byCheck !== 0) return byCheck;
-      const byKey = key(a.result).localeCompare(key(b.result));
-      return byKey !== 0 ? byKey : a.index - b.index;
-    })
+    .map((result, index) => ({
+      result,
+      index,
+      store: storeIndex.get(result.target.store ?? '') ?? -1,
+      check: checkIndex.get(result.check) ?? 99,
+      key: [result.target.namespace ?? '', result.target.name ?? '', result.target.entry ?? '', result.target.path ?? ''].join('\u0000'),
+    }))
+    .sort((a, b) => a.store - b.store || a.check - b.check || compare(a.key, b.key) || a.index - b.index)
     .map((entry) => entry.result);
 }
 

@@ -5,7 +5,7 @@ import type { LoginIdentity } from '../eso/identity.js';
 import type { VaultStore } from '../eso/model.js';
 import { evaluate, type Decision, type ParsedPolicy, type PolicyRule } from '../policy/index.js';
 import type { Fix, Result } from '../report/types.js';
-import { entryTarget, quoteList, ResultBuilder, storeTarget, type Check, type CheckMeta } from './types.js';
+import { entryTarget, quoteList, ResultBuilder, resultsInOrder, storeTarget, type Check, type CheckMeta } from './types.js';
 
 const meta: CheckMeta = {
   id: 'policy.read',
@@ -220,7 +220,8 @@ async function checkStore(context: CheckContext, store: VaultStore, requests: Pl
     byIdentity.set(key, group);
   }
 
-  for (const { identity, requests: group } of byIdentity.values()) {
+  // Each identity has its own login token, so their capabilities queries go out together.
+  const perIdentity = await resultsInOrder(meta, [...byIdentity.values()], async ({ identity, requests: group }, out) => {
     const own = group.flatMap(requestPaths);
     const shared = context.mode === 'live' ? groups.get(await context.tokenGroup(store, identity)) : undefined;
     const paths = shared ? [...shared] : own;
@@ -251,7 +252,8 @@ async function checkStore(context: CheckContext, store: VaultStore, requests: Pl
         out.add('fail', denial.messageId, target, denial.message, { details: { ...common, ...denial.details, capabilities: evaluation.capabilities[path] }, cause: evaluation.note, fix: denial.fix });
       }
     }
-  }
+  });
+  out.results.push(...perIdentity);
 }
 
 export const check: Check = {
@@ -264,7 +266,6 @@ export const check: Check = {
       plans.set(store, await planRequests(context, store));
     }
     const groups = await pathsByTokenGroup(context, plans);
-    for (const [store, requests] of plans) await checkStore(context, store, requests, groups, out);
-    return out.results;
+    return [...out.results, ...(await resultsInOrder(meta, [...plans], ([store, requests], storeOut) => checkStore(context, store, requests, groups, storeOut)))];
   },
 };

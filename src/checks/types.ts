@@ -43,6 +43,21 @@ export class ResultBuilder {
   }
 }
 
+/**
+ * Run `each` for every item at once, each with its own builder, and return the results in item
+ * order, so that the report does not depend on which request returns first.
+ */
+export async function resultsInOrder<T>(meta: CheckMeta, items: T[], each: (item: T, out: ResultBuilder) => Promise<void>): Promise<Result[]> {
+  const builders = await Promise.all(
+    items.map(async (item) => {
+      const out = new ResultBuilder(meta);
+      await each(item, out);
+      return out;
+    }),
+  );
+  return builders.flatMap((out) => out.results);
+}
+
 /** Build the target of a store result; `field` points the offline location at one field of the store. */
 export function storeTarget(store: VaultStore, field?: (string | number)[]): Target {
   const target: Target = { kind: store.kind, name: store.name, store: store.ref };

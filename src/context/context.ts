@@ -136,19 +136,39 @@ export class CheckContext {
     return (forAuth ? store.authNamespace : undefined) ?? store.vaultNamespace ?? this.options.vaultNamespace;
   }
 
-  private run<T>(key: string, load: () => Promise<T>): Promise<Fact<T>> {
-    return this.memo.get(key, () => settle(() => this.limiter.run(load)));
+  private run<T>(key: string, load: () => Promise<T>, priority: 'normal' | 'low' = 'normal'): Promise<Fact<T>> {
+    return this.memo.get(key, () => settle(() => this.limiter.run(load, priority)));
   }
 
-  /** Memoize a Vault fact per client, so stores that differ in address or trust never share it. */
-  private async runOnVault<T>(store: VaultStore, key: string, load: (client: VaultClient) => Promise<T>): Promise<Fact<T>> {
+  /**
+   * Memoize a request made with an identity's login token. The login is awaited before the request
+   * takes a slot of the limiter, so requests waiting for a login never hold slots the login needs.
+   */
+  private async runAsLogin<T>(store: VaultStore, identity: LoginIdentity, key: string, load: (client: VaultClient, token: string) => Promise<T>, priority: 'normal' | 'low' = 'normal'): Promise<Fact<T>> {
     let client: VaultClient;
     try {
       client = await this.vault(store);
     } catch (error) {
       return { ok: false, error: error as Error };
     }
-    return this.run(`${this.clientId(client)}:${key}`, () => load(client));
+    return this.memo.get(`${this.clientId(client)}:${this.loginKey(store, identity)}:${key}`, () =>
+      settle(async () => {
+        const login = await this.login(store, identity);
+        if (!login.ok) throw login.error;
+        return this.limiter.run(() => load(client, login.value.token), priority);
+      }),
+    );
+  }
+
+  /** Memoize a Vault fact per client, so stores that differ in address or trust never share it. */
+  private async runOnVault<T>(store: VaultStore, key: string, load: (client: VaultClient) => Promise<T>, priority: 'normal' | 'low' = 'normal'): Promise<Fact<T>> {
+    let client: VaultClient;
+    try {
+      client = await this.vault(store);
+    } catch (error) {
+      return { ok: false, error: error as Error };
+    }
+    return this.run(`${this.clientId(client)}:${key}`, () => load(client), priority);
   }
 
   private clientId(client: VaultClient): string {
@@ -280,11 +300,7 @@ export class CheckContext {
 
   /** Look up the mount that contains a path with an identity's login token (sys/internal/ui/mounts). */
   mountOfPathAs(store: VaultStore, identity: LoginIdentity, path: string): Promise<Fact<MountInfo>> {
-    return this.runOnVault(store, `${this.loginKey(store, identity)}:mount-of:${store.vaultNamespace ?? ''}:${path}`, async (client) => {
-      const login = await this.login(store, identity);
-      if (!login.ok) throw login.error;
-      return api.lookupMountOf(client, login.value.token, path, store.vaultNamespace);
-    });
+    return this.runAsLogin(store, identity, `mount-of:${store.vaultNamespace ?? ''}:${path}`, (client, token) => api.lookupMountOf(client, token, path, store.vaultNamespace));
   }
 
 
@@ -320,7 +336,6 @@ export class CheckContext {
     });
   }
 
-  /** sys/capabilities-self for the login token of an identity, one request per identity. */
   /** auth/token/lookup-self with the operator token, to tell a revoked token from a missing grant. */
   operatorLookup(store: VaultStore): Promise<Fact<api.TokenInfo>> {
     if (this.offline) return Promise.resolve({ ok: false, error: new OfflineError('no operator token in an offline run') });
@@ -343,29 +358,19 @@ export class CheckContext {
   /** sys/capabilities-self for the login token of an identity; callers batch all paths of a token group. */
   capabilities(store: VaultStore, identity: LoginIdentity, paths: string[]): Promise<Fact<Record<string, string[]>>> {
     const unique = [...new Set(paths)].sort();
-    return this.runOnVault(store, `${this.loginKey(store, identity)}:caps:${store.vaultNamespace ?? ''}:${unique.join('|')}`, async (client) => {
-      const login = await this.login(store, identity);
-      if (!login.ok) throw login.error;
-      return api.capabilitiesSelf(client, login.value.token, unique, store.vaultNamespace);
-    });
+    return this.runAsLogin(store, identity, `caps:${store.vaultNamespace ?? ''}:${unique.join('|')}`, (client, token) => api.capabilitiesSelf(client, token, unique, store.vaultNamespace), 'low');
   }
 
   /** Read a data path with the identity's login token. */
   readAs(store: VaultStore, identity: LoginIdentity, pathWithQuery: string): Promise<Fact<api.SecretRead>> {
-    return this.runOnVault(store, `${this.loginKey(store, identity)}:read:${store.vaultNamespace ?? ''}:${store.version}:${pathWithQuery}`, async (client) => {
-      const login = await this.login(store, identity);
-      if (!login.ok) throw login.error;
-      return api.readSecretPath(client, login.value.token, pathWithQuery, store.version, store.vaultNamespace);
-    });
+    return this.runAsLogin(store, identity, `read:${store.vaultNamespace ?? ''}:${store.version}:${pathWithQuery}`, (client, token) => api.readSecretPath(client, token, pathWithQuery, store.version, store.vaultNamespace), 'low');
   }
 
   /** Read a data path with the operator token. */
   readAsOperator(store: VaultStore, pathWithQuery: string, version: 'v1' | 'v2' = store.version): Promise<Fact<api.SecretRead>> {
     if (this.offline) return Promise.resolve({ ok: false, error: new OfflineError('secrets are not read in an offline run') });
     const namespace = this.operatorNamespace(store);
-    return this.runOnVault(store, `read-op:${namespace ?? ''}:${version}:${pathWithQuery}`, (client) =>
-      api.readSecretPath(client, this.operator(), pathWithQuery, version, namespace),
-    );
+    return this.runOnVault(store, `read-op:${namespace ?? ''}:${version}:${pathWithQuery}`, (client) => api.readSecretPath(client, this.operator(), pathWithQuery, version, namespace), 'low');
   }
 
   /** Revoke every Vault token this run obtained by login, then close the clients. */

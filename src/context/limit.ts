@@ -1,20 +1,27 @@
-/** A counting semaphore: at most `size` calls of `run` are in flight at once. */
+/**
+ * A counting semaphore: at most `size` calls of `run` are in flight at once. Waiting calls marked
+ * `low` start only when no other call waits, so the requests that unblock others (TokenRequests,
+ * logins, roles, policies) are not queued behind hundreds of secret reads.
+ */
 export class Limiter {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
+  private readonly waitingLow: (() => void)[] = [];
 
   constructor(private readonly size: number) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`concurrency must be a positive integer, got ${size}`);
   }
 
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.active >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve));
+  async run<T>(task: () => Promise<T>, priority: 'normal' | 'low' = 'normal'): Promise<T> {
+    if (this.active >= this.size) {
+      await new Promise<void>((resolve) => (priority === 'low' ? this.waitingLow : this.waiting).push(resolve));
+    }
     this.active += 1;
     try {
       return await task();
     } finally {
       this.active -= 1;
-      this.waiting.shift()?.();
+      (this.waiting.shift() ?? this.waitingLow.shift())?.();
     }
   }
 }

@@ -1,10 +1,14 @@
-// A thin client over @kubernetes/client-node, imported lazily because loading it costs hundreds of
-// milliseconds that `--help` and `--version` should not pay.
+// A thin client: @kubernetes/client-node reads the kubeconfig and resolves credentials (files,
+// exec plugins, auth providers, in-cluster), and undici sends the requests over one keep-alive pool.
+// client-node's own transport opens a new TLS connection for every request, which made a check of a
+// large cluster wait on handshakes. client-node is imported lazily because loading it costs hundreds
+// of milliseconds that `--help` and `--version` should not pay.
 
+import type { RequestOptions } from 'node:https';
+import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
 import { classifyNetworkError, type NetworkErrorKind } from '../net/errors.js';
 
-type KubeModule = typeof import('@kubernetes/client-node');
-type KubeConfig = import('@kubernetes/client-node').KubeConfig;
+type KubeConfig = import('./kubeconfig.js').KubeConfig;
 
 export type KubeErrorKind = NetworkErrorKind | 'forbidden' | 'unauthorized' | 'not-found' | 'http' | 'config';
 
@@ -30,22 +34,39 @@ export interface ObjectList {
   items: Record<string, unknown>[];
 }
 
+/** A non-2xx response of the API server, classified by `classify`. */
+class HttpStatusError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: string,
+  ) {
+    super(`HTTP ${status}`);
+  }
+}
+
 const ESO_GROUP = 'external-secrets.io';
+const ESO_PATH = `/apis/${ESO_GROUP}`;
+
+interface Transport {
+  dispatcher: Dispatcher;
+  headers: Record<string, string>;
+}
 
 export class KubeClient {
   readonly counts: Record<string, number> = {};
+  private pool?: { key: string; dispatcher: Dispatcher };
 
   private constructor(
-    private readonly k8s: KubeModule,
-    readonly config: KubeConfig,
+    private readonly config: KubeConfig,
     readonly server: string,
     readonly contextName: string,
     private readonly timeoutMs: number,
+    private readonly proxyUrl: string | undefined,
   ) {}
 
   static async connect(options: KubeClientOptions): Promise<KubeClient> {
-    const k8s = await import('@kubernetes/client-node');
-    const config = new k8s.KubeConfig();
+    const { KubeConfig } = await import('./kubeconfig.js');
+    const config = new KubeConfig();
     if (!options.kubeconfig && !process.env.KUBECONFIG && !process.env.KUBERNETES_SERVICE_HOST) {
       const home = process.env.HOME ?? '';
       const { existsSync } = await import('node:fs');
@@ -71,14 +92,72 @@ export class KubeClient {
     if (!cluster) {
       throw new KubeError('config', 'the kubeconfig names no current cluster; set a context with --context or KUBECONFIG');
     }
-    return new KubeClient(k8s, config, cluster.server, config.getCurrentContext(), options.timeoutMs);
+    let server: URL;
+    try {
+      server = new URL(cluster.server);
+    } catch {
+      throw new KubeError('config', `the server "${cluster.server}" of cluster ${cluster.name} in the kubeconfig is not a URL`);
+    }
+    if (server.protocol !== 'https:' && server.protocol !== 'http:') {
+      throw new KubeError('config', `the server "${cluster.server}" of cluster ${cluster.name} in the kubeconfig must start with https:// or http://`);
+    }
+    if (server.protocol === 'http:' && !cluster.skipTLSVerify) {
+      throw new KubeError('config', `the server "${cluster.server}" of cluster ${cluster.name} is plain HTTP, which @kubernetes/client-node accepts only with insecure-skip-tls-verify: true on the cluster; use the https:// address`);
+    }
+    // TODO: a SOCKS proxy-url, which client-node's own transport supports, is refused here.
+    if (cluster.proxyUrl && !/^https?:\/\//.test(cluster.proxyUrl)) {
+      throw new KubeError('config', `the proxy-url "${cluster.proxyUrl}" of cluster ${cluster.name} is not supported; use an http:// or https:// proxy`);
+    }
+    return new KubeClient(config, cluster.server.replace(/\/+$/, ''), config.getCurrentContext(), options.timeoutMs, cluster.proxyUrl);
   }
 
-  /** Send one request; a 429 (the API server's "storage is (re)initializing" after CRD changes, or its rate limit) is retried up to 3 times. */
-  private async call<T>(label: string, run: () => Promise<T>, describe: string): Promise<T> {
+  /**
+   * The pool and headers for the next request. Credentials are resolved per request, as client-node
+   * does, so an exec plugin's token or certificate is refreshed when it expires; the pool is kept
+   * while the TLS material stays the same.
+   */
+  private async transport(): Promise<Transport> {
+    const options: RequestOptions = {};
+    await this.config.applyToHTTPSOptions(options);
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(options.headers ?? {})) {
+      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : String(value);
+    }
+    if (options.auth) headers.Authorization = `Basic ${Buffer.from(options.auth).toString('base64')}`;
+    const tls = {
+      ca: pem(options.ca),
+      cert: pem(options.cert),
+      key: pem(options.key),
+      servername: options.servername,
+      rejectUnauthorized: options.rejectUnauthorized,
+    };
+    const key = JSON.stringify(tls);
+    if (this.pool?.key !== key) {
+      const previous = this.pool?.dispatcher;
+      const connect = Object.fromEntries(Object.entries(tls).filter(([, value]) => value !== undefined));
+      const dispatcher = this.proxyUrl
+        ? new ProxyAgent({ uri: this.proxyUrl, requestTls: connect, connections: 32 })
+        : new Agent({ connect, connections: 32 });
+      this.pool = { key, dispatcher };
+      void previous?.close().catch(() => {});
+    }
+    return { dispatcher: this.pool.dispatcher, headers };
+  }
+
+  /** Close the connection pool; `force` drops requests still in flight. */
+  async close(force = false): Promise<void> {
+    const dispatcher = this.pool?.dispatcher;
+    this.pool = undefined;
+    if (!dispatcher) return;
+    if (force) await dispatcher.destroy();
+    else await dispatcher.close();
+  }
+
+  /** Send one request and parse the JSON response; a 429 (the API server's "storage is (re)initializing" after CRD changes, or its rate limit) is retried up to 3 times. */
+  private async call<T>(label: string, method: 'GET' | 'POST', path: string, describe: string, body?: unknown): Promise<T> {
     for (let attempt = 0; ; attempt += 1) {
       try {
-        return await this.callOnce(label, run, describe);
+        return await this.callOnce<T>(label, method, path, describe, body);
       } catch (error) {
         if (!(error instanceof KubeError) || error.status !== 429 || attempt >= 3) throw error;
         await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
@@ -86,15 +165,26 @@ export class KubeClient {
     }
   }
 
-  private async callOnce<T>(label: string, run: () => Promise<T>, describe: string): Promise<T> {
+  private async callOnce<T>(label: string, method: 'GET' | 'POST', path: string, describe: string, body?: unknown): Promise<T> {
     this.counts[label] = (this.counts[label] ?? 0) + 1;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new KubeError('timeout', `${describe}: the request to ${this.server} timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
-    });
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), this.timeoutMs);
     try {
-      return await Promise.race([run(), timeout]);
+      const { dispatcher, headers } = await this.transport();
+      headers.Accept = 'application/json';
+      if (body !== undefined) headers['Content-Type'] = 'application/json';
+      const response = await request(`${this.server}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        dispatcher,
+        signal: abort.signal,
+      });
+      const text = await response.body.text();
+      if (response.statusCode < 200 || response.statusCode >= 300) throw new HttpStatusError(response.statusCode, text);
+      return JSON.parse(text) as T;
     } catch (error) {
+      if (abort.signal.aborted) throw new KubeError('timeout', `${describe}: the request to ${this.server} timed out after ${this.timeoutMs} ms`);
       throw this.classify(error, describe);
     } finally {
       clearTimeout(timer);
@@ -103,14 +193,15 @@ export class KubeClient {
 
   private classify(error: unknown, describe: string): KubeError {
     if (error instanceof KubeError) return error;
-    const code = (error as { code?: unknown }).code;
-    if (typeof code === 'number') {
-      const message = kubeStatusMessage((error as { body?: unknown }).body) ?? `HTTP ${code}`;
+    if (error instanceof HttpStatusError) {
+      const code = error.status;
+      const message = kubeStatusMessage(error.body) ?? `HTTP ${code}`;
       if (code === 403) return new KubeError('forbidden', `${describe}: forbidden: ${message}`, 403);
       if (code === 401) return new KubeError('unauthorized', `${describe}: the API server rejected the credentials (HTTP 401); refresh the kubeconfig credentials`, 401);
       if (code === 404) return new KubeError('not-found', `${describe}: not found`, 404);
       return new KubeError('http', `${describe}: HTTP ${code}: ${message}`, code);
     }
+    if (error instanceof SyntaxError) return new KubeError('http', `${describe}: the API server ${this.server} returned a response that is not JSON`);
     const failure = classifyNetworkError(error, this.server);
     if (failure) return new KubeError(failure.kind, `${describe}: ${failure.message}`);
     return new KubeError('http', `${describe}: ${(error as Error).message ?? String(error)}`);
@@ -118,49 +209,43 @@ export class KubeClient {
 
   /** List the versions of external-secrets.io the API server serves, preferred first. */
   async esoVersions(): Promise<string[]> {
-    const api = this.config.makeApiClient(this.k8s.ApisApi);
-    const groups = await this.call('discovery', () => api.getAPIVersions(), 'list API groups');
-    const group = groups.groups.find((candidate) => candidate.name === ESO_GROUP);
+    const groups = await this.call<ApiGroupList>('discovery', 'GET', '/apis', 'list API groups');
+    const group = (groups.groups ?? []).find((candidate) => candidate.name === ESO_GROUP);
     if (!group) return [];
     const preferred = group.preferredVersion?.version;
-    const versions = group.versions.map((version) => version.version);
+    const versions = (group.versions ?? []).map((version) => version.version);
     return preferred ? [preferred, ...versions.filter((version) => version !== preferred)] : versions;
   }
 
   async listClusterObjects(version: string, plural: string): Promise<ObjectList> {
-    const api = this.config.makeApiClient(this.k8s.CustomObjectsApi);
-    return (await this.call(`list ${plural}`, () => api.listClusterCustomObject({ group: ESO_GROUP, version, plural }), `list ${plural}.${ESO_GROUP}/${version}`)) as ObjectList;
+    return this.list(`list ${plural}`, `${ESO_PATH}/${seg(version)}/${seg(plural)}`, `list ${plural}.${ESO_GROUP}/${version}`);
   }
 
   /** List a namespaced ESO kind in the given namespaces, or in all when `namespaces` is empty. */
   async listNamespacedObjects(version: string, plural: string, namespaces: string[]): Promise<ObjectList> {
-    const api = this.config.makeApiClient(this.k8s.CustomObjectsApi);
     if (namespaces.length === 0) {
-      return (await this.call(`list ${plural}`, () => api.listCustomObjectForAllNamespaces({ group: ESO_GROUP, version, plural }), `list ${plural}.${ESO_GROUP}/${version} in all namespaces`)) as ObjectList;
+      return this.list(`list ${plural}`, `${ESO_PATH}/${seg(version)}/${seg(plural)}`, `list ${plural}.${ESO_GROUP}/${version} in all namespaces`);
     }
     const items: Record<string, unknown>[] = [];
     for (const namespace of namespaces) {
-      const list = (await this.call(`list ${plural}`, () => api.listNamespacedCustomObject({ group: ESO_GROUP, version, namespace, plural }), `list ${plural}.${ESO_GROUP}/${version} in namespace ${namespace}`)) as ObjectList;
+      const list = await this.list(`list ${plural}`, `${ESO_PATH}/${seg(version)}/namespaces/${seg(namespace)}/${seg(plural)}`, `list ${plural}.${ESO_GROUP}/${version} in namespace ${namespace}`);
       items.push(...list.items);
     }
     return { items };
   }
 
   async getClusterObject(version: string, plural: string, name: string): Promise<Record<string, unknown>> {
-    const api = this.config.makeApiClient(this.k8s.CustomObjectsApi);
-    return (await this.call(`get ${plural}`, () => api.getClusterCustomObject({ group: ESO_GROUP, version, plural, name }), `get ${plural}/${name}`)) as Record<string, unknown>;
+    return this.call(`get ${plural}`, 'GET', `${ESO_PATH}/${seg(version)}/${seg(plural)}/${seg(name)}`, `get ${plural}/${name}`);
   }
 
   async getNamespacedObject(version: string, plural: string, namespace: string, name: string): Promise<Record<string, unknown>> {
-    const api = this.config.makeApiClient(this.k8s.CustomObjectsApi);
-    return (await this.call(`get ${plural}`, () => api.getNamespacedCustomObject({ group: ESO_GROUP, version, plural, namespace, name }), `get ${plural} ${namespace}/${name}`)) as Record<string, unknown>;
+    return this.call(`get ${plural}`, 'GET', `${ESO_PATH}/${seg(version)}/namespaces/${seg(namespace)}/${seg(plural)}/${seg(name)}`, `get ${plural} ${namespace}/${name}`);
   }
 
   /** Check whether a service account exists; throw KubeError for anything but found or not found. */
   async serviceAccountExists(namespace: string, name: string): Promise<boolean> {
-    const api = this.config.makeApiClient(this.k8s.CoreV1Api);
     try {
-      await this.call('get serviceaccount', () => api.readNamespacedServiceAccount({ namespace, name }), `get serviceaccount ${namespace}/${name}`);
+      await this.call('get serviceaccount', 'GET', `/api/v1/namespaces/${seg(namespace)}/serviceaccounts/${seg(name)}`, `get serviceaccount ${namespace}/${name}`);
       return true;
     } catch (error) {
       if (error instanceof KubeError && error.kind === 'not-found') return false;
@@ -170,20 +255,23 @@ export class KubeClient {
 
   /** Namespaces that hold a service account of this name (needs list on serviceaccounts cluster-wide). */
   async namespacesWithServiceAccount(name: string): Promise<string[]> {
-    const api = this.config.makeApiClient(this.k8s.CoreV1Api);
-    const list = await this.call('list serviceaccounts', () => api.listServiceAccountForAllNamespaces({ fieldSelector: `metadata.name=${name}` }), `list serviceaccounts named ${name}`);
-    return list.items.map((item) => item.metadata?.namespace ?? '').filter((namespace) => namespace !== '').sort();
+    const list = await this.list('list serviceaccounts', `/api/v1/serviceaccounts?fieldSelector=${encodeURIComponent(`metadata.name=${name}`)}`, `list serviceaccounts named ${name}`);
+    return list.items
+      .map((item) => (item.metadata as { namespace?: string } | undefined)?.namespace ?? '')
+      .filter((namespace) => namespace !== '')
+      .sort();
   }
 
   /** A TokenRequest as ESO sends it; the returned JWT must never be printed or stored. */
   async createServiceAccountToken(namespace: string, name: string, audiences: string[], expirationSeconds: number): Promise<string> {
-    const api = this.config.makeApiClient(this.k8s.CoreV1Api);
     const spec: { expirationSeconds: number; audiences?: string[] } = { expirationSeconds };
     if (audiences.length > 0) spec.audiences = audiences;
-    const response = await this.call(
+    const response = await this.call<{ status?: { token?: string } }>(
       'create serviceaccounts/token',
-      () => api.createNamespacedServiceAccountToken({ namespace, name, body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: spec as never } }),
+      'POST',
+      `/api/v1/namespaces/${seg(namespace)}/serviceaccounts/${seg(name)}/token`,
       `create serviceaccounts/token for ${namespace}/${name}`,
+      { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec },
     );
     const token = response.status?.token;
     if (!token) throw new KubeError('http', `create serviceaccounts/token for ${namespace}/${name}: the response carries no token`);
@@ -192,33 +280,49 @@ export class KubeClient {
 
   /** Read one key of a Secret or ConfigMap, for caProvider. The value is kept in memory only. */
   async readConfigValue(type: 'Secret' | 'ConfigMap', namespace: string, name: string, key: string): Promise<string | undefined> {
-    const api = this.config.makeApiClient(this.k8s.CoreV1Api);
     if (type === 'Secret') {
-      const secret = await this.call('get secret', () => api.readNamespacedSecret({ namespace, name }), `get secret ${namespace}/${name}`);
+      const secret = await this.call<{ data?: Record<string, string> }>('get secret', 'GET', `/api/v1/namespaces/${seg(namespace)}/secrets/${seg(name)}`, `get secret ${namespace}/${name}`);
       const value = secret.data?.[key];
       return value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8');
     }
-    const map = await this.call('get configmap', () => api.readNamespacedConfigMap({ namespace, name }), `get configmap ${namespace}/${name}`);
+    const map = await this.call<{ data?: Record<string, string> }>('get configmap', 'GET', `/api/v1/namespaces/${seg(namespace)}/configmaps/${seg(name)}`, `get configmap ${namespace}/${name}`);
     return map.data?.[key];
   }
 
   /** Ask the API server whether the current user may do something (SelfSubjectAccessReview). */
   async canI(verb: string, resource: string, options: { namespace?: string; group?: string; subresource?: string; name?: string } = {}): Promise<boolean> {
-    const api = this.config.makeApiClient(this.k8s.AuthorizationV1Api);
-    const review = await this.call(
+    const review = await this.call<{ status?: { allowed?: boolean } }>(
       'create selfsubjectaccessreviews',
-      () =>
-        api.createSelfSubjectAccessReview({
-          body: {
-            apiVersion: 'authorization.k8s.io/v1',
-            kind: 'SelfSubjectAccessReview',
-            spec: { resourceAttributes: { verb, resource, group: options.group ?? '', namespace: options.namespace, subresource: options.subresource, name: options.name } },
-          },
-        }),
+      'POST',
+      '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
       `check permission ${verb} ${resource}`,
+      {
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SelfSubjectAccessReview',
+        spec: { resourceAttributes: { verb, resource, group: options.group ?? '', namespace: options.namespace, subresource: options.subresource, name: options.name } },
+      },
     );
     return review.status?.allowed === true;
   }
+
+  private async list(label: string, path: string, describe: string): Promise<ObjectList> {
+    const list = await this.call<{ items?: Record<string, unknown>[] | null }>(label, 'GET', path, describe);
+    return { items: list.items ?? [] };
+  }
+}
+
+interface ApiGroupList {
+  groups?: { name: string; preferredVersion?: { version: string }; versions?: { version: string }[] }[];
+}
+
+/** One path segment; names from manifests are user input. */
+const seg = (value: string): string => encodeURIComponent(value);
+
+/** TLS material as undici's connector takes it: one string, several PEMs joined. */
+function pem(value: RequestOptions['ca'] | RequestOptions['key']): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  const parts = Array.isArray(value) ? value : [value];
+  return parts.map((part) => (typeof part === 'string' ? part : Buffer.isBuffer(part) ? part.toString('utf8') : String((part as { pem?: unknown }).pem ?? ''))).join('\n');
 }
 
 function kubeStatusMessage(body: unknown): string | undefined {
