@@ -52,6 +52,9 @@ describe('packed package', () => {
     const modules = readdirSync(join(installDir, 'node_modules'));
     expect(modules).not.toContain('vitest');
     expect(modules).not.toContain('typescript');
+    // KubeConfig ships bundled in dist/kube/kubeconfig.js; the package itself is a dev dependency.
+    expect(modules).not.toContain('@kubernetes');
+    expect(readdirSync(join(installDir, 'node_modules/vault-selfcheck/dist/kube'))).toContain('kubeconfig.licenses.txt');
   });
 
   it('runs as a kubectl plugin against real servers', async () => {
