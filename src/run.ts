@@ -100,20 +100,20 @@ export async function discover(kube: KubeClient, options: RunOptions): Promise<D
       }
     }
   };
-  try {
-    addStores((await kube.listClusterObjects(version, 'clustersecretstores')).items, 'ClusterSecretStore');
-  } catch (error) {
-    errors.push(kubeFailure(error, 'clustersecretstores.external-secrets.io'));
-  }
-  try {
-    addStores((await kube.listNamespacedObjects(version, 'secretstores', options.namespaces)).items, 'SecretStore');
-  } catch (error) {
-    errors.push(kubeFailure(error, 'secretstores.external-secrets.io'));
-  }
+  // The three lists go out together; they are handled in a fixed order so the report is stable.
+  const [clusterStores, namespacedStores, externalSecretList] = await Promise.allSettled([
+    kube.listClusterObjects(version, 'clustersecretstores'),
+    kube.listNamespacedObjects(version, 'secretstores', options.namespaces),
+    kube.listNamespacedObjects(version, 'externalsecrets', options.namespaces),
+  ]);
+  if (clusterStores.status === 'fulfilled') addStores(clusterStores.value.items, 'ClusterSecretStore');
+  else errors.push(kubeFailure(clusterStores.reason, 'clustersecretstores.external-secrets.io'));
+  if (namespacedStores.status === 'fulfilled') addStores(namespacedStores.value.items, 'SecretStore');
+  else errors.push(kubeFailure(namespacedStores.reason, 'secretstores.external-secrets.io'));
   let externalSecrets: ExternalSecretView[] = [];
   try {
-    const list = await kube.listNamespacedObjects(version, 'externalsecrets', options.namespaces);
-    externalSecrets = list.items.map((item) => parseExternalSecret(item));
+    if (externalSecretList.status === 'rejected') throw externalSecretList.reason;
+    externalSecrets = externalSecretList.value.items.map((item) => parseExternalSecret(item));
   } catch (error) {
     errors.push(kubeFailure(error, 'externalsecrets.external-secrets.io'));
   }
@@ -276,7 +276,7 @@ export async function runSelfCheck(input: SelfCheckOptions = {}): Promise<Report
         selection.checks.map(async (check) => {
           const checkResults = await runIsolated(check, context);
           pending -= 1;
-          options.progress?.(`Finished ${check.meta.id}; ${pending} checks left`);
+          options.progress?.(`Finished ${check.meta.id}; ${pending} ${pending === 1 ? 'check' : 'checks'} left`);
           return checkResults;
         }),
       );

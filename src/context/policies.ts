@@ -22,6 +22,18 @@ export interface LoadedPolicies {
   failure?: { kind: 'read' | 'parse'; name: string; message: string };
 }
 
+/** Parsed policies per run: every identity of a large cluster carries the same few policies. */
+const parsedByContext = new WeakMap<CheckContext, Map<string, ParsedPolicy>>();
+
+function parseOnce(context: CheckContext, text: string, name: string, file: string): ParsedPolicy {
+  let parsed = parsedByContext.get(context);
+  if (!parsed) parsedByContext.set(context, (parsed = new Map()));
+  const key = `${name}\u0000${file}\u0000${text}`;
+  let policy = parsed.get(key);
+  if (!policy) parsed.set(key, (policy = parsePolicy(text, { name, file })));
+  return policy;
+}
+
 /** Read and parse the named policies; `root` is skipped because it is not a policy text. */
 export async function loadPolicies(context: CheckContext, store: VaultStore, names: string[]): Promise<LoadedPolicies> {
   const loaded: LoadedPolicies = { policies: [], missing: [] };
@@ -38,7 +50,7 @@ export async function loadPolicies(context: CheckContext, store: VaultStore, nam
     }
     const file = context.offline?.policies.get(name)?.file ?? `sys/policies/acl/${name}`;
     try {
-      loaded.policies.push(parsePolicy(text.value, { name, file }));
+      loaded.policies.push(parseOnce(context, text.value, name, file));
     } catch (error) {
       loaded.failure = { kind: 'parse', name, message: (error as Error).message };
       return loaded;

@@ -113,7 +113,7 @@ type Criterion = 'first-wildcard' | 'glob' | 'wildcards' | 'length' | 'lexical' 
  * Vault's ACL decides them.
  */
 export function evaluate(policies: readonly PolicyInput[], path: string, options: EvaluateOptions = {}): Decision {
-  const acl = buildAcl(policies, options.resolveTemplate);
+  const acl = options.resolveTemplate ? buildAcl(policies, options.resolveTemplate) : cachedAcl(policies);
   const operation = options.operation ?? 'list';
   const trimmedGlobs = listTriesGlobsWithoutSlash(options.vaultVersion);
   // Vault strips every leading "/" of a request path before matching.
@@ -161,6 +161,23 @@ export function evaluate(policies: readonly PolicyInput[], path: string, options
  * Merges the rules of all policies by pattern, as NewACL does: a deny on either side makes the
  * merged rule deny-only, and otherwise the capabilities are combined.
  */
+/**
+ * The ACL of a policy list, built once per list: a large cluster evaluates thousands of paths
+ * against the same few policies. The entry is used only while the list still holds the same
+ * policy objects with the same rule arrays of the same lengths, so a caller that changes its list
+ * or adds a rule gets a new ACL.
+ */
+const aclCache = new WeakMap<readonly PolicyInput[], { members: unknown[]; acl: Acl }>();
+
+function cachedAcl(policies: readonly PolicyInput[]): Acl {
+  const members = policies.flatMap((policy) => [policy, policy.rules, policy.rules.length]);
+  const entry = aclCache.get(policies);
+  if (entry && entry.members.length === members.length && entry.members.every((member, i) => member === members[i])) return entry.acl;
+  const acl = buildAcl(policies, undefined);
+  aclCache.set(policies, { members, acl });
+  return acl;
+}
+
 function buildAcl(policies: readonly PolicyInput[], resolveTemplate: EvaluateOptions['resolveTemplate']): Acl {
   const byPattern = new Map<string, AclRule>();
   const unresolvedTemplates: PolicyRule[] = [];
