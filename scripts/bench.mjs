@@ -4,10 +4,12 @@
 // with one CLI process per check, and cold start. Writes docs/benchmarks.md and prints one line of
 // ratios last. Progress goes to stderr.
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { buildServers } from '../e2e/harness/build.mjs';
 import { BUILD_SCRIPT, findServerBinaries, REPO_ROOT, startServers, stopServers } from '../e2e/harness/servers.mjs';
 import { comparisonLines, compareFigures, figuresOf } from './bench/compare.mjs';
 import { kubeDelta, kubeRequestCounters, runMeasured, runningChildren, stats } from './bench/measure.mjs';
@@ -20,7 +22,12 @@ const FLOOR = join(REPO_ROOT, 'scripts', 'bench', 'floor.mjs');
 const DOC = join(REPO_ROOT, 'docs', 'benchmarks.md');
 const FIGURES = join(REPO_ROOT, 'docs', 'benchmarks.json');
 const CONCURRENCY = 8;
-const KUBECTL = '/usr/bin/kubectl';
+/** The system kubectl, found on PATH as a Makefile would find it. */
+const KUBECTL = (process.env.PATH ?? '')
+  .split(delimiter)
+  .filter((dir) => dir !== '')
+  .map((dir) => join(dir, 'kubectl'))
+  .find((file) => existsSync(file));
 const TARGETS = { fullOverFloor: 1.5, byHandOverTool: 20, versionOverNode: 1.5, peakMB: 200 };
 
 const USAGE = `Usage: npm run bench -- [--reps N] [--by-hand-reps N] [--cold-runs N] [--no-doc]
@@ -132,12 +139,25 @@ async function main() {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  if (!KUBECTL) {
+    status('kubectl is not on PATH; the by-hand loop runs the system kubectl, so install it (for example the Debian package kubectl) and run again');
+    return 2;
+  }
   let binaries;
   try {
     binaries = await findServerBinaries();
   } catch (error) {
-    status(`${error.message}\nbuild them with: bash ${BUILD_SCRIPT}`);
-    return 2;
+    if (!/not built yet/.test(error.message)) {
+      status(error.message);
+      return 2;
+    }
+    status('building the missing test servers; kube-apiserver and Vault take 10-15 minutes each on 2 cores');
+    const code = await buildServers(BUILD_SCRIPT, status);
+    if (code !== 0) {
+      status(`building the test servers failed with exit code ${code}; read the messages above and the build log they name`);
+      return 2;
+    }
+    binaries = await findServerBinaries();
   }
 
   /** @type {Awaited<ReturnType<typeof startServers>> | null} */
@@ -562,12 +582,18 @@ ${misses.length ? misses.map((miss) => `- ${miss}`).join('\n') : 'None.'}
 
 \`\`\`bash
 npm ci
-bash e2e/gobins/build.sh        # once: builds etcd, kube-apiserver and vault into ~/.cache/vault-selfcheck
-npm run bench                   # or: npm run bench -- --reps 5 --cold-runs 20 --no-doc
+npm run bench      # or: npm run bench -- --reps 7 --cold-runs 20 --no-doc
+\`\`\`
+
+The first run builds etcd, kube-apiserver and Vault into \`~/.cache/vault-selfcheck\` when they are
+missing (\`e2e/gobins/build.sh\`, 20 minutes cold on 2 cores); later runs reuse them.
+
+\`\`\`bash
+npm run bench -- --no-doc   # compare a rerun with docs/benchmarks.json without rewriting the page
 \`\`\`
 
 The benchmark starts its servers in \`.e2e-run/bench\` and stops them at the end, also on failure
-or Ctrl-C. It needs \`/usr/bin/time\` (GNU time) for peak memory and \`/usr/bin/kubectl\` for the
+or Ctrl-C. It needs \`/usr/bin/time\` (GNU time) for peak memory and \`kubectl\` on \`PATH\` for the
 by-hand loop.
 `;
 }

@@ -5,6 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { buildServers } from '../e2e/harness/build.mjs';
 import { attachServers, BUILD_SCRIPT, findServerBinaries, REPO_ROOT, startServers, stopServers } from '../e2e/harness/servers.mjs';
 import { loadScenario, scenarios } from '../e2e/scenarios/index.mjs';
 
@@ -13,7 +14,6 @@ const CLI = join(REPO_ROOT, 'bin', 'vault-selfcheck.js');
 const DEFAULT_SCENARIO = 'argo-stack-broken';
 const MIN_NODE = [20, 19];
 const MIN_GO = [1, 26];
-const PROGRESS_INTERVAL_MS = 30_000;
 
 const USAGE = `Usage: npm run demo -- [--scenario NAME] [--keep] [--down] [-- TOOL_ARGS...]
 
@@ -87,51 +87,6 @@ function checkGo() {
   }
 }
 
-/** @param {number} ms */
-function formatElapsed(ms) {
-  const seconds = Math.round(ms / 1000);
-  return seconds < 60 ? `${seconds}s` : `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s`;
-}
-
-/**
- * Runs the server build script, forwarding its stderr and printing the elapsed time of the
- * server being built every 30 s.
- * @param {string} script
- * @returns {Promise<number>} the script's exit code
- */
-export function buildServers(script) {
-  return new Promise((resolvePromise) => {
-    const child = spawn('bash', [script], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-    let current = { name: 'test servers', log: '', since: Date.now() };
-    const timer = setInterval(() => {
-      const where = current.log ? ` (log: ${current.log})` : '';
-      status(`still building ${current.name}: ${formatElapsed(Date.now() - current.since)} elapsed${where}`);
-    }, PROGRESS_INTERVAL_MS);
-
-    let pending = '';
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (/** @type {string} */ chunk) => {
-      process.stderr.write(chunk);
-      pending += chunk;
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) {
-        const match = /^building (\S+) \(log: (.+)\)/.exec(line);
-        if (match) current = { name: /** @type {string} */ (match[1]), log: /** @type {string} */ (match[2]), since: Date.now() };
-      }
-    });
-    child.on('error', (error) => {
-      clearInterval(timer);
-      status(`could not run bash ${script}: ${error.message}`);
-      resolvePromise(2);
-    });
-    child.on('close', (code) => {
-      clearInterval(timer);
-      resolvePromise(code ?? 2);
-    });
-  });
-}
-
 async function ensureBinaries() {
   try {
     await findServerBinaries();
@@ -140,7 +95,7 @@ async function ensureBinaries() {
     if (!/not built yet/.test(/** @type {Error} */ (error).message)) fail(/** @type {Error} */ (error).message);
   }
   status('building the missing test servers; kube-apiserver and Vault take 10-15 minutes each on 2 cores');
-  const code = await buildServers(BUILD_SCRIPT);
+  const code = await buildServers(BUILD_SCRIPT, status);
   if (code !== 0) fail(`building the test servers failed with exit code ${code}; read the messages above and the build log they name`);
 }
 
