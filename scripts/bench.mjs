@@ -539,7 +539,7 @@ ${r.phases.map((p) => `| ${p.phase.replace(/\|/g, '\\|')} | ${fmtS(p.ms)} |`).jo
 
 ### Compared with the previous recorded run
 
-${r.comparison ? `Each figure against \`docs/benchmarks.json\` as it stood before this run (recorded ${r.comparison.date}). A figure matches when its median moved by no more than the larger of 10 % and the min-max spread of either run; a ratio may move by the allowances of the two figures it divides, added; request counts must be equal.
+${r.comparison ? `Each figure against \`docs/benchmarks.json\` as it stood before this run (recorded ${r.comparison.date}). A figure matches when its median moved by no more than the larger of 10 % and the spread of either run (max-min over the median, or the interquartile range over the median for figures of 8 runs or more, such as the cold starts). A ratio may move by the allowances of the two figures it divides, added. Request counts must be equal.
 
 ${comparisonLines(r.comparison.rows).map((line) => `- ${line}`).join('\n')}` : 'No recorded run to compare with (\`docs/benchmarks.json\` did not exist).'}
 

@@ -5,11 +5,21 @@
 export const NOISE_FLOOR = 0.1;
 
 /**
+ * Return the relative spread of one figure: the interquartile range over the median when it has 8
+ * or more runs, so that one slow run among many does not widen the allowance; min-max otherwise.
+ */
+function spreadOf(figure) {
+  const quartiles = figure.n >= 8 && typeof figure.q1 === 'number' && typeof figure.q3 === 'number';
+  return quartiles ? (figure.q3 - figure.q1) / figure.median : (figure.max - figure.min) / figure.median;
+}
+
+/**
  * Collect the figures to record: each a median with its min-max over the repetitions, or a single
  * number for counts and ratios.
  */
 export function figuresOf(r) {
-  const range = (s) => (s ? { median: s.median, min: s.min, max: s.max } : null);
+  const round = (value) => Math.round(value * 1000) / 1000;
+  const range = (s) => (s ? { median: round(s.median), min: round(s.min), max: round(s.max), q1: round(s.q1), q3: round(s.q3), n: s.n } : null);
   return {
     fullWallMs: range(r.toolWall),
     floorWallMs: range(r.floorWall),
@@ -31,6 +41,7 @@ export function figuresOf(r) {
   };
 }
 
+/** @type {Record<string, [string, (value: number) => string]>} */
 const LABELS = {
   fullWallMs: ['full check wall time', (v) => `${(v / 1000).toFixed(2)} s`],
   floorWallMs: ['floor wall time', (v) => `${(v / 1000).toFixed(2)} s`],
@@ -40,11 +51,12 @@ const LABELS = {
   nodeStartMs: ['node -e 0 wall time', (v) => `${v.toFixed(0)} ms`],
   versionMs: ['--version wall time', (v) => `${v.toFixed(0)} ms`],
 };
+/** @type {Record<string, string>} */
 const RATIO_LABELS = { fullOverFloor: 'full/floor', byHandOverTool: 'by-hand/tool', versionOverNode: '--version/node' };
 
 /**
  * Compare a rerun with the recorded figures. A measured figure matches when its median moved by at
- * most the larger of NOISE_FLOOR and the relative spread (max-min over median) of either run. A
+ * most the larger of NOISE_FLOOR and the relative spread (spreadOf) of either run. A
  * ratio may move by the allowances of the two figures it divides, added. Request counts must be
  * equal.
  */
@@ -55,7 +67,7 @@ export function compareFigures(previous, current) {
     const a = previous[key];
     const b = current[key];
     if (!a || !b) continue;
-    const spread = Math.max((a.max - a.min) / a.median, (b.max - b.min) / b.median);
+    const spread = Math.max(spreadOf(a), spreadOf(b));
     const allowed = Math.max(NOISE_FLOOR, spread);
     allowance[key] = allowed;
     const moved = Math.abs(b.median - a.median) / a.median;

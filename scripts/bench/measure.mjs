@@ -67,7 +67,9 @@ export function stats(values) {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-  return { median, min: sorted[0], max: sorted[sorted.length - 1], n: sorted.length };
+  // Nearest-rank quartiles, for a spread that one outlier among many runs does not set alone.
+  const rank = (q) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+  return { median, min: sorted[0], max: sorted[sorted.length - 1], q1: rank(0.25), q3: rank(0.75), n: sorted.length };
 }
 
 /**
