@@ -373,7 +373,7 @@ export class CheckContext {
     return this.runOnVault(store, `read-op:${namespace ?? ''}:${version}:${pathWithQuery}`, (client) => api.readSecretPath(client, this.operator(), pathWithQuery, version, namespace), 'low');
   }
 
-  /** Revoke every Vault token this run obtained by login, then close the clients. */
+  /** Revoke every Vault token this run obtained by login, then close the Vault and Kubernetes clients. */
   async close(options: { force?: boolean } = {}): Promise<{ revoked: number; failed: number }> {
     let revoked = 0;
     let failed = 0;
@@ -392,6 +392,9 @@ export class CheckContext {
     );
     await Promise.all([...this.clients.values()].map((client) => client.close(options.force)));
     this.clients.clear();
+    // Closing ends the keep-alive connections to the API server now, as the Vault pools are ended,
+    // instead of leaving them to the server's idle timeout.
+    await this.kube?.close(options.force);
     return { revoked, failed };
   }
 
