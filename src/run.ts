@@ -229,7 +229,7 @@ export async function runSelfCheck(input: SelfCheckOptions = {}): Promise<Report
     report.errors.push(kubeFailure(error, 'kubeconfig'));
     return report;
   }
-  options.progress?.(`Discovering External Secrets objects in ${kube.contextName}`);
+  options.progress?.(`Discovering External Secrets objects in context ${kube.contextName}`);
   const discovery = await discover(kube, options);
   report.errors.push(...discovery.errors);
   if (discovery.stores.length === 0 && discovery.errors.length === 0) {

@@ -46,10 +46,13 @@ const LABELS = {
   fullWallMs: ['full check wall time', (v) => `${(v / 1000).toFixed(2)} s`],
   floorWallMs: ['floor wall time', (v) => `${(v / 1000).toFixed(2)} s`],
   peakMB: ['full check peak memory', (v) => `${v.toFixed(0)} MB`],
+  fullCpuS: ['full check CPU time', (v) => `${v.toFixed(2)} s`],
+  floorCpuS: ['floor CPU time', (v) => `${v.toFixed(2)} s`],
   byHandWallMs: ['by-hand loop wall time', (v) => `${(v / 1000).toFixed(2)} s`],
   sampleWallMs: ['tool on the sample wall time', (v) => `${(v / 1000).toFixed(2)} s`],
   nodeStartMs: ['node -e 0 wall time', (v) => `${v.toFixed(0)} ms`],
   versionMs: ['--version wall time', (v) => `${v.toFixed(0)} ms`],
+  helpMs: ['--help wall time', (v) => `${v.toFixed(0)} ms`],
 };
 /** @type {Record<string, string>} */
 const RATIO_LABELS = { fullOverFloor: 'full/floor', byHandOverTool: 'by-hand/tool', versionOverNode: '--version/node' };

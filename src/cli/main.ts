@@ -33,6 +33,38 @@ function vaultAddress(argv: Record<string, unknown>, env: NodeJS.ProcessEnv): { 
   return { vaultAddr, vaultAddrSource: flag ? '--vault-addr' : 'VAULT_ADDR' };
 }
 
+/** Options that take a value, with the flags that set them and what the value is, for the error. */
+const VALUE_OPTIONS: [key: string, flags: string[], what: string][] = [
+  ['namespace', ['-n', '--namespace'], 'a namespace name'],
+  ['store', ['--store'], 'a store name'],
+  ['only', ['--only'], 'check ids or groups (see --list-checks)'],
+  ['skip', ['--skip'], 'check ids or groups (see --list-checks)'],
+  ['kubeconfig', ['--kubeconfig'], 'a file path'],
+  ['context', ['--context'], 'a context name'],
+  ['vaultAddr', ['--vault-addr'], 'a Vault address such as https://127.0.0.1:8200'],
+  ['caCert', ['--ca-cert'], 'a PEM file path'],
+  ['vaultTokenFile', ['--vault-token-file'], 'a file path'],
+  ['esoServiceAccount', ['--eso-service-account'], 'NAMESPACE/NAME'],
+  ['mounts', ['--mounts'], 'MOUNT=VERSION pairs such as kv=2'],
+];
+
+/**
+ * Refuse an option given without a value or with an empty one. yargs reads `-n` alone as an empty
+ * list, which would silently check every namespace.
+ */
+function requireOptionValues(args: string[], argv: Record<string, unknown>): void {
+  const end = args.indexOf('--');
+  const given = end >= 0 ? args.slice(0, end) : args;
+  for (const [key, flags, what] of VALUE_OPTIONS) {
+    if (!given.some((arg) => flags.includes(arg) || flags.some((flag) => arg.startsWith(`${flag}=`)))) continue;
+    const value = argv[key];
+    const values = Array.isArray(value) ? value.map(String) : value === undefined ? [] : [String(value)];
+    if (values.length === 0 || values.some((item) => item.trim() === '' || item === STDIN_PLACEHOLDER)) {
+      throw new UsageError(`${flags.join('/')} needs ${what}`);
+    }
+  }
+}
+
 /** Accept both repeated options and comma-separated values, as --only auth,policy. */
 function splitList(value: unknown): string[] {
   return ((value as string[] | undefined) ?? []).flatMap((item) => String(item).split(',')).map((item) => item.trim()).filter((item) => item !== '');
@@ -56,7 +88,9 @@ function readTextFile(path: string, what: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
-    throw new UsageError(`cannot read ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'ENOENT' ? 'the file does not exist' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory, not a file' : (code ?? (error as Error).message);
+    throw new UsageError(`cannot read ${what} ${path}: ${reason}`);
   }
 }
 
@@ -98,10 +132,10 @@ function parser(args: string[]): Argv {
     .option('tls-skip-verify', { type: 'boolean', describe: 'Do not verify the Vault TLS certificate (default: VAULT_SKIP_VERIFY); ESO never does this' })
     .option('vault-token-file', { type: 'string', describe: 'File with an operator token for reading roles, policies and mounts (default: VAULT_TOKEN, then ~/.vault-token)' })
     .option('eso-service-account', { type: 'string', describe: "NAMESPACE/NAME of the ESO controller's service account, the login identity of stores without serviceAccountRef (default: the only ServiceAccount named external-secrets)" })
-    .option('output', { alias: 'o', choices: ['human', 'json', 'sarif', 'junit', 'github'] as const, default: 'human', describe: 'Report format on stdout: sarif is SARIF 2.1.0 for code scanning, junit is JUnit XML, github is GitHub Actions annotations (the default for human output when GITHUB_ACTIONS=true)' })
+    .option('output', { alias: 'o', choices: ['human', 'json', 'sarif', 'junit', 'github'] as const, default: 'human', describe: 'Report format on stdout: sarif is SARIF 2.1.0 for code scanning, junit is JUnit XML, github is GitHub Actions annotations. When GITHUB_ACTIONS=true, github replaces human as the default' })
     .option('timeout', { type: 'number', default: DEFAULT_TIMEOUT_MS / 1000, describe: 'Timeout of each request, in seconds' })
     .option('concurrency', { type: 'number', default: DEFAULT_CONCURRENCY, describe: 'Maximum number of requests in flight' })
-    .option('only', { type: 'string', array: true, describe: 'Run only these check ids or groups (store, vault, serviceaccount, auth, policy, secret)' })
+    .option('only', { type: 'string', array: true, describe: 'Run only these check ids or groups (crd, store, remoteref, vault, serviceaccount, auth, policy, secret); see --list-checks' })
     .option('skip', { type: 'string', array: true, describe: 'Do not run these check ids or groups' })
     .option('strict', { type: 'boolean', default: false, describe: 'Exit 1 on warnings too' })
     .option('list-checks', { type: 'boolean', describe: 'Print the check ids with one line each and exit' })
@@ -254,6 +288,17 @@ export async function main(args: string[], streams: Streams = { stdout: process.
     return 0;
   }
   const positional = (argv._ as (string | number)[]).map(String).filter((arg) => arg !== 'check');
+  try {
+    requireOptionValues(args, argv);
+    if (argv.only !== undefined || argv.skip !== undefined) {
+      const { selectChecks } = await import('../checks/index.js');
+      const { unknown } = selectChecks(splitList(argv.only), splitList(argv.skip));
+      if (unknown.length > 0) throw new UsageError(`unknown check or group: ${unknown.join(', ')}; list them with --list-checks`);
+    }
+  } catch (error) {
+    stderr.write(`vault-selfcheck: ${(error as Error).message}\nRun vault-selfcheck --help for usage.\n`);
+    return 2;
+  }
   if (positional[0] === 'lint') return runLint(argv, streams);
   if (positional[0] === 'trace') return runTrace(argv, streams);
   if (positional[0] === 'explain') {

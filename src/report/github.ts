@@ -68,7 +68,7 @@ export function renderGithub(report: Report): string {
     `${summary.fail} failed`,
     plural(summary.warn, 'warning', 'warnings'),
     `${summary.skip} skipped`,
-    plural(summary.error, 'error', 'errors'),
+    plural(summary.error, 'check error', 'check errors'),
   ];
   if (report.errors.length > 0) parts.push(plural(report.errors.length, 'run error', 'run errors'));
   lines.push(`${report.tool.name}: ${parts.join(', ')}`);

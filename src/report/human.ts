@@ -118,9 +118,9 @@ export function renderHuman(report: Report, options: HumanOptions): string {
     paint(chalk, 'fail', `${s.fail} failed`),
     paint(chalk, 'warn', plural(s.warn, 'warning')),
     paint(chalk, 'skip', `${s.skip} skipped`),
-    paint(chalk, 'error', plural(s.error, 'error')),
+    paint(chalk, 'error', plural(s.error, 'check error')),
   ];
-  if (report.errors.length) parts.push(paint(chalk, 'error', `${plural(report.errors.length, 'problem')} that stopped part of the run`));
+  if (report.errors.length) parts.push(paint(chalk, 'error', `${plural(report.errors.length, 'run error')} (listed above) that stopped part of the run`));
   out.push(`Summary: ${parts.join(', ')}`);
   return `${out.join('\n')}\n`;
 }

@@ -82,9 +82,35 @@ describe('cli', () => {
     expect(run.stderr).toContain('nope');
   });
 
-  it('reports an unknown check id with 2', async () => {
-    const run = await cli(['--output', 'json', '--only', 'nope']);
+  it.each([
+    [['--only', 'nope'], 'unknown check or group: nope'],
+    [['lint', 'x.yaml', '--skip', 'policy,nope'], 'unknown check or group: nope'],
+  ])('rejects an unknown check id as a usage error on stderr: %j', async (args, message) => {
+    const run = await cli(['--output', 'json', ...args]);
     expect(run.code).toBe(2);
-    expect(JSON.parse(run.stdout).errors[0].message).toContain('nope');
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain(message);
+  });
+
+  it.each([
+    [['-n'], '-n/--namespace needs a namespace name'],
+    [['-n', ''], '-n/--namespace needs a namespace name'],
+    [['--namespace=', '--output', 'json'], '-n/--namespace needs a namespace name'],
+    [['--store'], '--store needs a store name'],
+    [['--only'], '--only needs check ids or groups'],
+    [['--kubeconfig'], '--kubeconfig needs a file path'],
+    [['--vault-addr', ''], '--vault-addr needs a Vault address'],
+    [['lint', '--mounts'], '--mounts needs MOUNT=VERSION pairs'],
+  ])('rejects %j without a value instead of widening the run', async (args, message) => {
+    const run = await cli(args);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain(message);
+  });
+
+  it('names a missing --ca-cert file in words', async () => {
+    const run = await cli(['--ca-cert', '/nonexistent/ca.pem']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('cannot read --ca-cert /nonexistent/ca.pem: the file does not exist');
   });
 });

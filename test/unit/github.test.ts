@@ -28,7 +28,7 @@ describe('renderGithub', () => {
         '  # edit argo-stack.hcl as shown, then:%0A' +
         '  $ vault policy write argo-stack argo-stack.hcl%0A' +
         'path "kv/data/argo/*" {%0A  capabilities = ["read"]%0A}',
-      'vault-selfcheck: 1 passed, 1 failed, 0 warnings, 1 skipped, 0 errors',
+      'vault-selfcheck: 1 passed, 1 failed, 0 warnings, 1 skipped, 0 check errors',
     ]);
   });
 
@@ -54,7 +54,7 @@ describe('renderGithub', () => {
 
   it('prints only the summary for passes', () => {
     const quiet = fixture.results.filter((result) => result.status === 'pass' || result.status === 'skip');
-    expect(lines(renderGithub(reportOf(quiet)))).toEqual(['vault-selfcheck: 1 passed, 0 failed, 0 warnings, 1 skipped, 0 errors']);
+    expect(lines(renderGithub(reportOf(quiet)))).toEqual(['vault-selfcheck: 1 passed, 0 failed, 0 warnings, 1 skipped, 0 check errors']);
   });
 
   it('escapes data and properties', () => {
@@ -74,7 +74,7 @@ describe('renderGithub', () => {
     const report = reportOf([], { errors: [{ message: 'No kubeconfig: KUBECONFIG is empty.', fix: { summary: 'Set KUBECONFIG.', commands: ['kubectl config get-contexts'] } }] });
     expect(lines(renderGithub(report))).toEqual([
       '::error title=vault-selfcheck%3A run error::No kubeconfig: KUBECONFIG is empty.%0AFix: Set KUBECONFIG.%0A  $ kubectl config get-contexts',
-      'vault-selfcheck: 0 passed, 0 failed, 0 warnings, 0 skipped, 0 errors, 1 run error',
+      'vault-selfcheck: 0 passed, 0 failed, 0 warnings, 0 skipped, 0 check errors, 1 run error',
     ]);
   });
 
@@ -84,7 +84,7 @@ describe('renderGithub', () => {
     expect(output.filter((line) => line.startsWith('::error '))).toHaveLength(report.summary.fail + report.summary.error);
     expect(output.filter((line) => line.startsWith('::warning '))).toHaveLength(report.summary.warn);
     for (const line of output.slice(0, -1)) expect(line).toMatch(/^::(error|warning) file=[^,]+external-secrets\.yaml,line=\d+,col=\d+,title=[^:]+::/);
-    expect(output.at(-1)).toBe(`vault-selfcheck: ${report.summary.pass} passed, ${report.summary.fail} failed, 1 warning, 0 skipped, 0 errors`);
+    expect(output.at(-1)).toBe(`vault-selfcheck: ${report.summary.pass} passed, ${report.summary.fail} failed, 1 warning, 0 skipped, 0 check errors`);
   });
 });
 

@@ -28,7 +28,7 @@ describe('renderHuman', () => {
   });
 
   it('ends with the summary line', () => {
-    expect(text.trimEnd().split('\n').at(-1)).toBe('Summary: 1 passed, 1 failed, 0 warnings, 1 skipped, 0 errors');
+    expect(text.trimEnd().split('\n').at(-1)).toBe('Summary: 1 passed, 1 failed, 0 warnings, 1 skipped, 0 check errors');
   });
 
   it('has no colour codes without colour', () => {
