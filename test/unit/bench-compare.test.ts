@@ -14,7 +14,7 @@ type Row = { label: string; match: boolean; allowed: number };
 const row = (rows: Row[], label: string) => rows.find((candidate) => candidate.label === label)!;
 
 describe('benchmark rerun comparison', () => {
-  it('matches figures that moved less than the 10 % floor', () => {
+  it('matches figures that moved less than the 15 % floor', () => {
     const rows: Row[] = compareFigures(figures(2200, 1500), figures(2300, 1550));
     expect(rows.every((candidate) => candidate.match)).toBe(true);
   });
@@ -35,7 +35,7 @@ describe('benchmark rerun comparison', () => {
   it('uses the interquartile range for figures of 8 runs or more, so one outlier does not widen it', () => {
     const cold = (median: number) => ({ ...figures(2200, 1500), versionMs: { median, min: median - 2, max: median + 60, q1: median - 1, q3: median + 1, n: 10 } });
     const rows: Row[] = compareFigures(cold(70), cold(90));
-    expect(row(rows, '--version wall time')).toMatchObject({ match: false, allowed: 0.1 });
+    expect(row(rows, '--version wall time')).toMatchObject({ match: false, allowed: 0.15 });
   });
 
   it('requires equal request counts', () => {
