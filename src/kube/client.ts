@@ -104,7 +104,7 @@ export class KubeClient {
     if (server.protocol === 'http:' && !cluster.skipTLSVerify) {
       throw new KubeError('config', `the server "${cluster.server}" of cluster ${cluster.name} is plain HTTP, which @kubernetes/client-node accepts only with insecure-skip-tls-verify: true on the cluster; use the https:// address`);
     }
-    // TODO: a SOCKS proxy-url, which client-node's own transport supports, is refused here.
+    // TODO: support a SOCKS proxy-url, which client-node's own transport accepts; it is rejected here.
     if (cluster.proxyUrl && !/^https?:\/\//.test(cluster.proxyUrl)) {
       throw new KubeError('config', `the proxy-url "${cluster.proxyUrl}" of cluster ${cluster.name} is not supported; use an http:// or https:// proxy`);
     }

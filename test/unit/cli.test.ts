@@ -85,7 +85,7 @@ describe('cli', () => {
   it.each([
     [['--only', 'nope'], 'unknown check or group: nope'],
     [['lint', 'x.yaml', '--skip', 'policy,nope'], 'unknown check or group: nope'],
-  ])('rejects an unknown check id as a usage error on stderr: %j', async (args, message) => {
+  ])('rejects unknown check ids: %j', async (args, message) => {
     const run = await cli(['--output', 'json', ...args]);
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
@@ -101,14 +101,14 @@ describe('cli', () => {
     [['--kubeconfig'], '--kubeconfig needs a file path'],
     [['--vault-addr', ''], '--vault-addr needs a Vault address'],
     [['lint', '--mounts'], '--mounts needs MOUNT=VERSION pairs'],
-  ])('rejects %j without a value instead of widening the run', async (args, message) => {
+  ])('rejects empty option %j', async (args, message) => {
     const run = await cli(args);
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
     expect(run.stderr).toContain(message);
   });
 
-  it('names a missing --ca-cert file in words', async () => {
+  it('names a missing CA file', async () => {
     const run = await cli(['--ca-cert', '/nonexistent/ca.pem']);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('cannot read --ca-cert /nonexistent/ca.pem: the file does not exist');

@@ -73,7 +73,7 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 }
 
 describe('KubeClient transport', () => {
-  it('sends the bearer token and reuses connections across requests', async () => {
+  it('sends bearer token, reuses connections', async () => {
     const fake = await fakeApiServer((req, res) => json(res, 200, { kind: 'ServiceAccount', metadata: { name: 'eso' } }));
     client = await KubeClient.connect({ kubeconfig: kubeconfigFor(fake.url), timeoutMs: 2000 });
     for (let i = 0; i < 5; i += 1) expect(await client.serviceAccountExists('team-a', 'eso')).toBe(true);
@@ -83,7 +83,7 @@ describe('KubeClient transport', () => {
     expect(new Set(fake.seen.map((request) => request.socket)).size).toBeLessThanOrEqual(2);
   });
 
-  it('posts a TokenRequest with the audiences and returns the token', async () => {
+  it('posts TokenRequest with audiences', async () => {
     const fake = await fakeApiServer((req, res, body) => json(res, 201, { status: { token: `jwt-for-${JSON.parse(body).spec.audiences.join(',')}` } }));
     client = await KubeClient.connect({ kubeconfig: kubeconfigFor(fake.url), timeoutMs: 2000 });
     expect(await client.createServiceAccountToken('team-a', 'eso', ['vault'], 600)).toBe('jwt-for-vault');
@@ -91,7 +91,7 @@ describe('KubeClient transport', () => {
     expect(JSON.parse(fake.seen[0]!.body)).toEqual({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 600, audiences: ['vault'] } });
   });
 
-  it('encodes names from manifests as single path segments', async () => {
+  it('encodes names as path segments', async () => {
     const fake = await fakeApiServer((req, res) => json(res, 404, { kind: 'Status', message: 'not found' }));
     client = await KubeClient.connect({ kubeconfig: kubeconfigFor(fake.url), timeoutMs: 2000 });
     expect(await client.serviceAccountExists('team-a', '../secrets/x')).toBe(false);
@@ -111,7 +111,7 @@ describe('KubeClient transport', () => {
     expect((error as Error).message).toContain(message);
   });
 
-  it('retries a 429 and then succeeds', async () => {
+  it('retries a 429', async () => {
     let calls = 0;
     const fake = await fakeApiServer((req, res) => {
       calls += 1;
@@ -123,7 +123,7 @@ describe('KubeClient transport', () => {
     expect(fake.seen).toHaveLength(2);
   });
 
-  it('names the server and the timeout when the API server does not answer', async () => {
+  it('names server and timeout', async () => {
     const fake = await fakeApiServer(() => {});
     client = await KubeClient.connect({ kubeconfig: kubeconfigFor(fake.url), timeoutMs: 200 });
     await expect(client.listClusterObjects('v1', 'clustersecretstores')).rejects.toMatchObject({
@@ -132,7 +132,7 @@ describe('KubeClient transport', () => {
     });
   });
 
-  it('reports an answer that is not JSON', async () => {
+  it('reports a non-JSON response', async () => {
     const fake = await fakeApiServer((req, res) => {
       res.writeHead(200, { 'content-type': 'text/html' });
       res.end('<html>login</html>');
@@ -141,7 +141,7 @@ describe('KubeClient transport', () => {
     await expect(client.listClusterObjects('v1', 'clustersecretstores')).rejects.toMatchObject({ kind: 'http', message: expect.stringContaining('not JSON') });
   });
 
-  it('lists namespaced objects per namespace and across all namespaces', async () => {
+  it('lists per namespace and cluster-wide', async () => {
     const fake = await fakeApiServer((req, res) => json(res, 200, { items: [{ metadata: { name: 'es', namespace: 'x' } }] }));
     client = await KubeClient.connect({ kubeconfig: kubeconfigFor(fake.url), timeoutMs: 2000 });
     expect((await client.listNamespacedObjects('v1', 'externalsecrets', ['a', 'b'])).items).toHaveLength(2);
@@ -153,13 +153,13 @@ describe('KubeClient transport', () => {
     ]);
   });
 
-  it('refuses a plain HTTP server without insecure-skip-tls-verify, naming the fix', async () => {
+  it('rejects plain HTTP without skip-verify', async () => {
     const file = kubeconfigFor('http://127.0.0.1:1');
     writeFileSync(file, readFileSync(file, 'utf8').replace('    insecure-skip-tls-verify: true\n', ''));
     await expect(KubeClient.connect({ kubeconfig: file, timeoutMs: 2000 })).rejects.toMatchObject({ kind: 'config', message: expect.stringContaining('use the https:// address') });
   });
 
-  it('refuses a kubeconfig server that is not an http or https URL', async () => {
+  it('rejects a non-HTTP server URL', async () => {
     await expect(KubeClient.connect({ kubeconfig: kubeconfigFor('ftp://127.0.0.1:1'), timeoutMs: 2000 })).rejects.toMatchObject({ kind: 'config', message: expect.stringContaining('must start with https:// or http://') });
   });
 });

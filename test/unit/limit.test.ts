@@ -16,7 +16,7 @@ function gate(log: string[], name: string): { task: () => Promise<void>; release
 }
 
 describe('Limiter', () => {
-  it('never runs more than its size at once', async () => {
+  it('caps calls in flight', async () => {
     const limiter = new Limiter(3);
     let active = 0;
     let peak = 0;
@@ -33,7 +33,7 @@ describe('Limiter', () => {
     expect(peak).toBe(3);
   });
 
-  it('starts waiting normal calls before waiting low-priority calls, each in arrival order', async () => {
+  it('starts normal before low priority', async () => {
     const limiter = new Limiter(1);
     const log: string[] = [];
     const first = gate(log, 'first');
@@ -46,7 +46,7 @@ describe('Limiter', () => {
     expect(log).toEqual(['first', 'login-1', 'login-2', 'read-1', 'read-2']);
   });
 
-  it('rejects a size that is not a positive integer', () => {
+  it('rejects an invalid size', () => {
     expect(() => new Limiter(0)).toThrow(RangeError);
     expect(() => new Limiter(1.5)).toThrow(RangeError);
   });
