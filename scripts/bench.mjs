@@ -11,7 +11,7 @@ import { delimiter, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildServers } from '../e2e/harness/build.mjs';
 import { BUILD_SCRIPT, findServerBinaries, REPO_ROOT, startServers, stopServers } from '../e2e/harness/servers.mjs';
-import { comparisonLines, compareFigures, figuresOf } from './bench/compare.mjs';
+import { comparisonLines, compareFigures, figuresOf, HISTORY_KEPT, largestMovement, NOISE_FLOOR, recordsOf } from './bench/compare.mjs';
 import { kubeDelta, kubeRequestCounters, runMeasured, runningChildren, stats } from './bench/measure.mjs';
 import { startRecordingProxy, summarizeCounts } from './bench/proxy.mjs';
 import { AUTH_MOUNT, buildLayout, createLayout, KV_MOUNT, perStoreCounts, planLogins, POLICY, STORES } from './bench/setup.mjs';
@@ -286,8 +286,10 @@ async function main() {
       env,
       onStderrLine: (line, atMs) => marks.push({ phase: line.trim(), atMs }),
     });
-    const phases = marks.map((mark, i) => ({ phase: mark.phase, ms: (marks[i + 1]?.atMs ?? profiled.wallMs) - mark.atMs }));
-    phases.unshift({ phase: '(process start and module loading, until the first progress line)', ms: marks[0]?.atMs ?? profiled.wallMs });
+    // One row per interval between two consecutive progress lines, named by both lines, so a row
+    // never reads as the cost of the line after it or before it alone.
+    const bounds = [{ phase: 'process start', atMs: 0 }, ...marks, { phase: 'exit (report written)', atMs: profiled.wallMs }];
+    const phases = bounds.slice(1).map((mark, i) => ({ phase: `${bounds[i].phase} → ${mark.phase}`, ms: mark.atMs - bounds[i].atMs }));
     status(`profile run (--verbose): ${fmtS(profiled.wallMs)}, ${marks.length} progress lines`);
 
     status(`cold start: ${options.coldRuns} runs each of node -e 0, --version and --help`);
@@ -319,7 +321,7 @@ async function main() {
     result.benchMs = Date.now() - benchStart;
     const recorded = await readFile(FIGURES, 'utf8').then(JSON.parse, () => null);
     if (recorded) {
-      result.comparison = { date: recorded.date, rows: compareFigures(recorded.figures, result.figures) };
+      result.comparison = { date: recorded.date, rows: compareFigures(recorded.figures, result.figures), movement: largestMovement(recordsOf(recorded)) };
       status(`compared with the run recorded on ${recorded.date} in ${FIGURES}:`);
       for (const line of comparisonLines(result.comparison.rows)) status(`  ${line}`);
       const differing = result.comparison.rows.filter((row) => !row.match).length;
@@ -327,7 +329,9 @@ async function main() {
     }
     if (options.doc) {
       await writeFile(DOC, renderDoc(result, machine(), options));
-      await writeFile(FIGURES, `${JSON.stringify({ date: new Date().toISOString().slice(0, 10), figures: result.figures }, null, 2)}\n`);
+      // Earlier records are kept so the page can show how much medians move from run to run.
+      const history = recorded ? recordsOf(recorded).slice(-HISTORY_KEPT) : [];
+      await writeFile(FIGURES, `${JSON.stringify({ date: new Date().toISOString().slice(0, 10), figures: result.figures, history }, null, 2)}\n`);
       status(`wrote ${DOC} and ${FIGURES}`);
     }
     process.stdout.write(`${result.line}\n`);
@@ -384,6 +388,12 @@ function analyze({ layout, logins, refs, setupMs, created, toolRuns, floorRuns, 
   };
 }
 
+/** Say how far medians moved among the recorded runs, the evidence for the noise floor. */
+function movementSentence(movement) {
+  if (!movement) return 'docs/benchmarks.json held fewer than two recorded runs, so it shows no run-to-run movement yet.';
+  return `Among the ${movement.runs} runs recorded in docs/benchmarks.json before this one, the median of one figure moved by up to ${(movement.moved * 100).toFixed(0)} % (${movement.label}: ${movement.from} to ${movement.to}).`;
+}
+
 /** Explains a missed full/floor target from the request counts, the CPU times and the phases. */
 function fullGap(r, m, requestsOk) {
   const parts = [requestsOk ? 'The full check sends exactly the minimum requests, so the gap is not in duplicate requests.' : 'Part of the gap is the extra requests listed above.'];
@@ -395,7 +405,7 @@ function fullGap(r, m, requestsOk) {
   }
   parts.push(`Loading the bundled KubeConfig takes ${r.bundleImport.wall.median.toFixed(0)} ms (median), which the floor, using undici only, does not pay.`);
   const slowest = [...(r.phases ?? [])].sort((a, b) => b.ms - a.ms).slice(0, 3);
-  if (slowest.length) parts.push(`The slowest phases of the profile run: ${slowest.map((p) => `${p.phase} ${fmtS(p.ms)}`).join(', ')}.`);
+  if (slowest.length) parts.push(`The longest intervals of the profile run: ${slowest.map((p) => `${p.phase} ${fmtS(p.ms)}`).join(', ')}.`);
   return parts.join(' ');
 }
 
@@ -494,6 +504,9 @@ writes, 16 requests in flight (\`scripts/bench/setup.mjs\`).
 
 ## Results
 
+The floor is a plain undici replay of the minimal request set the same verdicts need, in its own
+process at the same concurrency (see Method).
+
 | Measure | Figure | Target | |
 |---|---|---|---|
 | Full check, wall time (${r.toolWall.n} runs) | ${fmtRange(r.toolWall, fmtS)} | | |
@@ -535,17 +548,19 @@ one revoke-self per login token.
 ### Where the full check spends its time
 
 One extra run with \`--verbose\` (${fmtS(r.profiledMs)}, not among the measured runs; \`--verbose\` also makes the
-report larger) timed from one progress line to the next. The checks run at the same time and share
-memoized facts, so a "Finished" line marks when one check had all it needed: its time is the wait
-since the line before, not the work of that check alone.
+report larger) prints a progress line on stderr as each phase starts ("Reading", "Discovering",
+"Running") and as each check finishes ("Finished"). Each row is the time between two consecutive
+lines. The checks run at the same time and share memoized facts, so the time up to a "Finished"
+line is the wait until that check had every fact it needed, which includes requests other checks
+started, not the work of that check alone.
 
-| Phase | Time |
+| From one progress line to the next | Time |
 |---|---|
 ${r.phases.map((p) => `| ${p.phase.replace(/\|/g, '\\|')} | ${fmtS(p.ms)} |`).join('\n')}
 
 ### Compared with the previous recorded run
 
-${r.comparison ? `Each figure against \`docs/benchmarks.json\` as it stood before this run (recorded ${r.comparison.date}). A figure matches when its median moved by no more than the larger of 15 % and the spread of either run. The 15 % is this machine's measured noise: over five consecutive runs on 2026-12-04 the medians of one figure moved by up to 14 % (floor wall time 1.46 s to 1.66 s). The spread is max-min over the median, or the interquartile range over the median for figures of 8 runs or more (the cold starts) when the recorded run has quartiles. Peak memory is compared by its median; the target judges the largest run. A ratio may move by the larger allowance of the two figures it divides. Request counts must be equal.
+${r.comparison ? `Each figure against \`docs/benchmarks.json\` as it stood before this run (recorded ${r.comparison.date}). A figure matches when its median moved by no more than the larger of ${(NOISE_FLOOR * 100).toFixed(0)} % and the spread of either run. ${movementSentence(r.comparison.movement)} The spread is max-min over the median, or the interquartile range over the median for figures of 8 runs or more (the cold starts) when the recorded run has quartiles. Peak memory is compared by its median; the target judges the largest run. A ratio may move by the larger allowance of the two figures it divides. Request counts must be equal.
 
 ${comparisonLines(r.comparison.rows).map((line) => `- ${line}`).join('\n')}` : 'No recorded run to compare with (\`docs/benchmarks.json\` did not exist).'}
 
@@ -574,7 +589,8 @@ ${misses.length ? misses.map((miss) => `- ${miss}`).join('\n') : 'None.'}
 - **By hand**: \`by-hand.sh\`, generated into the run directory, runs for each of ${r.sampleRefs} refs
   \`kubectl create token\`, \`vault write auth/kubernetes/login\` (JWT on stdin),
   \`vault token capabilities\` and \`vault kv get -field\`: four processes per ref, as a Makefile
-  target does. The vault CLI is the Vault 1.14.2 binary the harness builds. The sample is a
+  target does. \`vault kv get\` sends two requests (\`sys/internal/ui/mounts\` to find the KV version, then the
+  read), so a ref costs four Vault requests. The vault CLI is the Vault 1.14.2 binary the harness builds. The sample is a
   separate namespace \`sample-00\` with 25 ExternalSecrets (100 refs) through the same 5 stores,
   created after the full-check runs; the tool runs on it with \`-n sample-00\`, which still checks
   all ${STORES.length} stores (health, roles, policies). Both go through the recording proxy.
@@ -588,7 +604,7 @@ ${misses.length ? misses.map((miss) => `- ${miss}`).join('\n') : 'None.'}
 
 \`\`\`bash
 npm ci
-npm run bench      # or: npm run bench -- --reps 7 --cold-runs 20 --no-doc
+npm run bench      # or: npm run bench -- --reps 7 --by-hand-reps 5 --cold-runs 20 --no-doc
 \`\`\`
 
 The first run builds etcd, kube-apiserver and Vault into \`~/.cache/vault-selfcheck\` when they are

@@ -38,7 +38,7 @@ export function kubeFailure(error: unknown, what: string): ReportError {
     const fix: Fix = { summary: '', commands: [] };
     switch (error.kind) {
       case 'config':
-        fix.summary = 'Point the tool at a cluster with --kubeconfig, KUBECONFIG or --context.';
+        fix.summary = 'Pass a kubeconfig that exists with --kubeconfig or KUBECONFIG, or choose a context with --context.';
         fix.commands = ['kubectl config get-contexts'];
         break;
       case 'forbidden':

@@ -2,16 +2,42 @@
 // with the recorded run, so that "the page matches a rerun" is a printed verdict, not a judgment.
 
 /**
- * Relative difference of two medians that still counts as the same figure. Measured, not assumed:
- * over five consecutive runs on the 2-core machine of docs/benchmarks.md (2026-12-04), the medians
- * of one figure moved by up to 14 % (floor wall time 1.46 s to 1.66 s, floor CPU time 0.82 s to
- * 0.92 s), while the ratios moved by 6 % at most.
+ * Relative difference of two medians that still counts as the same figure. It is set above the
+ * movement seen between consecutive runs on a 2-core machine shared with the servers, up to 14 %
+ * for one median and 6 % for a ratio. The page shows the movement among the recorded runs.
  */
 export const NOISE_FLOOR = 0.15;
 
+/** How many earlier runs docs/benchmarks.json keeps besides the latest. */
+export const HISTORY_KEPT = 9;
+
+/** List the runs a figures file records, oldest first, the latest last. */
+export function recordsOf(recorded) {
+  return [...(recorded.history ?? []), { date: recorded.date, figures: recorded.figures }];
+}
+
+/**
+ * Find the figure whose median moved most among recorded runs: the largest of (max - min) / min
+ * over each figure's medians. Undefined with fewer than two runs.
+ */
+export function largestMovement(records) {
+  if (records.length < 2) return undefined;
+  let largest;
+  for (const [key, [label, format]] of Object.entries(LABELS)) {
+    const medians = records.map((record) => record.figures[key]?.median).filter((value) => typeof value === 'number');
+    if (medians.length < 2) continue;
+    const low = Math.min(...medians);
+    const high = Math.max(...medians);
+    const moved = (high - low) / low;
+    if (!largest || moved > largest.moved) largest = { runs: records.length, label, moved, from: format(low), to: format(high) };
+  }
+  return largest;
+}
+
 /**
  * Return the relative spread of one figure: the interquartile range over the median when it has 8
- * or more runs, so that one slow run among many does not widen the allowance; min-max otherwise.
+ * or more runs, else max-min over the median. With many runs, one slow run then does not widen
+ * the allowance.
  */
 function spreadOf(figure) {
   const quartiles = figure.n >= 8 && typeof figure.q1 === 'number' && typeof figure.q3 === 'number';

@@ -49,7 +49,7 @@ const VALUE_OPTIONS: [key: string, flags: string[], what: string][] = [
 ];
 
 /**
- * Refuse an option given without a value or with an empty one. yargs reads `-n` alone as an empty
+ * Reject an option given without a value or with an empty one. yargs reads `-n` alone as an empty
  * list, which would silently check every namespace.
  */
 function requireOptionValues(args: string[], argv: Record<string, unknown>): void {
@@ -58,11 +58,26 @@ function requireOptionValues(args: string[], argv: Record<string, unknown>): voi
   for (const [key, flags, what] of VALUE_OPTIONS) {
     if (!given.some((arg) => flags.includes(arg) || flags.some((flag) => arg.startsWith(`${flag}=`)))) continue;
     const value = argv[key];
-    const values = Array.isArray(value) ? value.map(String) : value === undefined ? [] : [String(value)];
+    let values: string[] = [];
+    if (Array.isArray(value)) values = value.map(String);
+    else if (value !== undefined) values = [String(value)];
     if (values.length === 0 || values.some((item) => item.trim() === '' || item === STDIN_PLACEHOLDER)) {
       throw new UsageError(`${flags.join('/')} needs ${what}`);
     }
   }
+}
+
+/** Reword yargs' "Unknown argument: x" with the option as it was typed, as the tool's other messages are worded. */
+function usageMessage(message: string, args: string[]): string {
+  const unknown = /^Unknown arguments?: (.+)$/.exec(message);
+  if (!unknown) return message;
+  // yargs lists --bogus-flag twice, also as its camel-case alias bogusFlag.
+  const names = [...new Set(unknown[1]!.split(', ').map((name) => name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)))];
+  const typed = names.map((name) => {
+    const spelled = [`--${name}`, `-${name}`].find((flag) => args.some((arg) => arg === flag || arg.startsWith(`${flag}=`)));
+    return spelled ?? `"${name}"`;
+  });
+  return `unknown ${typed.length === 1 ? 'option or argument' : 'options or arguments'} ${typed.join(', ')}`;
 }
 
 /** Accept both repeated options and comma-separated values, as --only auth,policy. */
@@ -89,7 +104,8 @@ function readTextFile(path: string, what: string): string {
     return readFileSync(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'the file does not exist' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory, not a file' : (code ?? (error as Error).message);
+    const reasons: Record<string, string> = { ENOENT: 'the file does not exist', EACCES: 'permission denied', EISDIR: 'it is a directory, not a file' };
+    const reason = (code && reasons[code]) ?? code ?? (error as Error).message;
     throw new UsageError(`cannot read ${what} ${path}: ${reason}`);
   }
 }
@@ -279,7 +295,7 @@ export async function main(args: string[], streams: Streams = { stdout: process.
       }
     })) as Record<string, unknown>;
   } catch (error) {
-    stderr.write(`vault-selfcheck: ${(error as Error).message}\nRun vault-selfcheck --help for usage.\n`);
+    stderr.write(`vault-selfcheck: ${usageMessage((error as Error).message, args)}\nRun vault-selfcheck --help for usage.\n`);
     return 2;
   }
   if (helpShown || argv.help || argv.version) return 0;

@@ -79,7 +79,10 @@ export class KubeClient {
       else config.loadFromDefault();
     } catch (error) {
       const source = options.kubeconfig ?? process.env.KUBECONFIG ?? '~/.kube/config';
-      throw new KubeError('config', `cannot load the kubeconfig ${source}: ${(error as Error).message}`);
+      const code = (error as NodeJS.ErrnoException).code;
+      const reasons: Record<string, string> = { ENOENT: 'the file does not exist', EACCES: 'permission denied' };
+      const reason = (code && reasons[code]) ?? (error as Error).message;
+      throw new KubeError('config', `cannot load the kubeconfig ${source}: ${reason}`);
     }
     if (options.context) {
       if (!config.getContexts().some((context) => context.name === options.context)) {

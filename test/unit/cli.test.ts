@@ -108,6 +108,21 @@ describe('cli', () => {
     expect(run.stderr).toContain(message);
   });
 
+  it.each([
+    [['--bogus-flag'], 'unknown option or argument --bogus-flag'],
+    [['-q', '--zz=1'], 'unknown options or arguments -q, --zz'],
+  ])('names unknown options as typed: %j', async (args, message) => {
+    const run = await cli(args);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(message);
+  });
+
+  it('names a missing kubeconfig file', async () => {
+    const run = await cli(['--output', 'json', '--kubeconfig', '/nonexistent/kubeconfig']);
+    expect(run.code).toBe(2);
+    expect(JSON.parse(run.stdout).errors[0].message).toBe('cannot load the kubeconfig /nonexistent/kubeconfig: the file does not exist');
+  });
+
   it('names a missing CA file', async () => {
     const run = await cli(['--ca-cert', '/nonexistent/ca.pem']);
     expect(run.code).toBe(2);
