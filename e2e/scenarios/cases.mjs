@@ -2,9 +2,9 @@
 // on the local servers. Hosts, namespaces and names follow the reports, with the Vault address
 // replaced by a local one.
 import { Buffer } from 'node:buffer';
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { applyExternalSecretsCrds, readExternalSecretsCrds } from '../harness/crds.mjs';
+import { writeServiceAccountKubeconfig } from '../harness/kubeconfig.mjs';
 import { pickFreePorts } from '../harness/processes.mjs';
 import { buildSpec, createContext, createState, ESO_API_VERSION, resetState } from './fixtures.mjs';
 import { scenarios as argoScenarios } from './index.mjs';
@@ -542,41 +542,9 @@ export const cases = {
       return spec;
     },
     patches: [],
-    environment: async (servers) => ({ KUBECONFIG: await writeRestrictedKubeconfig(servers) }),
+    environment: async (servers) => ({ KUBECONFIG: await writeServiceAccountKubeconfig(servers, RESTRICTED_USER, join(servers.runDir, 'restricted-kubeconfig')) }),
   },
 };
-
-/**
- * Writes a kubeconfig whose user is the service account RESTRICTED_USER, authenticated with a
- * bearer token from a TokenRequest, and returns its path.
- * @param {Servers} servers
- */
-async function writeRestrictedKubeconfig(servers) {
-  const token = await servers.kube.requestToken(RESTRICTED_USER.namespace, RESTRICTED_USER.name, { expirationSeconds: 3_600 });
-  const text = [
-    'apiVersion: v1',
-    'kind: Config',
-    'clusters:',
-    '- name: e2e',
-    '  cluster:',
-    `    server: ${servers.kubeServer}`,
-    `    certificate-authority-data: ${Buffer.from(servers.caPem).toString('base64')}`,
-    'users:',
-    `- name: ${RESTRICTED_USER.name}`,
-    '  user:',
-    `    token: ${token}`,
-    'contexts:',
-    '- name: e2e-restricted',
-    '  context:',
-    '    cluster: e2e',
-    `    user: ${RESTRICTED_USER.name}`,
-    'current-context: e2e-restricted',
-    '',
-  ].join('\n');
-  const path = join(servers.runDir, 'restricted-kubeconfig');
-  await writeFile(path, text, { mode: 0o600 });
-  return path;
-}
 
 /** Auth mounts that some case adds. The loader disables all of them before each case. */
 const CASE_AUTH_MOUNTS = [...new Set(Object.values(cases).flatMap((definition) => (definition.authMounts ?? []).map((mount) => mount.path)))];

@@ -3,13 +3,14 @@
 // the report names the verb and resource that the API server denied. deploy/job.yaml passes strict
 // server-side validation and the restricted Pod Security Standard.
 
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 
+import { writeServiceAccountKubeconfig } from '../../e2e/harness/kubeconfig.mjs';
 import { startServers } from '../../e2e/harness/servers.mjs';
 import { loadScenario } from '../../e2e/scenarios/index.mjs';
 import type { Report, Result } from '../../src/report/types.js';
@@ -141,34 +142,6 @@ async function applyClusterRole(rules: PolicyRule[], expected: { permission: Per
   }
 }
 
-/** Writes a kubeconfig whose only credential is a TokenRequest token of the tool's ServiceAccount. */
-async function writeRestrictedKubeconfig(dir: string): Promise<string> {
-  const token = await servers.kube.requestToken(SELF_NAMESPACE, SELF_NAME, { expirationSeconds: 3600 });
-  const path = join(dir, 'kubeconfig-restricted');
-  const text = [
-    'apiVersion: v1',
-    'kind: Config',
-    'clusters:',
-    '- name: e2e',
-    '  cluster:',
-    `    server: ${servers.kubeServer}`,
-    `    certificate-authority-data: ${Buffer.from(servers.caPem).toString('base64')}`,
-    'users:',
-    `- name: ${SELF_NAME}`,
-    '  user:',
-    `    token: ${token}`,
-    'contexts:',
-    '- name: e2e-restricted',
-    '  context:',
-    '    cluster: e2e',
-    `    user: ${SELF_NAME}`,
-    'current-context: e2e-restricted',
-    '',
-  ].join('\n');
-  writeFileSync(path, text, { mode: 0o600 });
-  return path;
-}
-
 /** Returns the fields of each result that a CI gate may key on, sorted because results of equal rank may come in any order. */
 function verdicts(report: Report): string[] {
   return report.results.map((result) => JSON.stringify({ check: result.check, status: result.status, messageId: result.messageId, target: result.target })).sort();
@@ -211,7 +184,7 @@ beforeAll(async () => {
   await applyClusterRole(fullRules, GRANTED.map((permission) => ({ permission, allowed: true })));
 
   adminEnv = { KUBECONFIG: servers.kubeconfig };
-  restrictedEnv = { KUBECONFIG: await writeRestrictedKubeconfig(servers.runDir) };
+  restrictedEnv = { KUBECONFIG: await writeServiceAccountKubeconfig(servers, { namespace: SELF_NAMESPACE, name: SELF_NAME }, join(servers.runDir, 'kubeconfig-restricted')) };
 });
 
 afterAll(async () => {
