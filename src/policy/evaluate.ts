@@ -127,7 +127,7 @@ export function evaluate(policies: readonly PolicyInput[], path: string, options
       allowed: () => true,
       matching: [],
       reason: 'the "root" policy grants every capability on every path',
-      unresolvedTemplates: acl.unresolvedTemplates,
+      unresolvedTemplates: [...acl.unresolvedTemplates],
     };
   }
 
@@ -151,24 +151,21 @@ export function evaluate(policies: readonly PolicyInput[], path: string, options
     },
     matching,
     reason: selection.reason,
-    unresolvedTemplates: acl.unresolvedTemplates,
+    unresolvedTemplates: [...acl.unresolvedTemplates],
   };
   if (selection.rule !== undefined) decision.rule = toMatchedRule(selection.rule);
   return decision;
 }
 
 /**
- * Merges the rules of all policies by pattern, as NewACL does: a deny on either side makes the
- * merged rule deny-only, and otherwise the capabilities are combined.
- */
-/**
- * The ACL of a policy list, built once per list: a large cluster evaluates thousands of paths
- * against the same few policies. The entry is used only while the list still holds the same
- * policy objects with the same rule arrays of the same lengths, so a caller that changes its list
- * or adds a rule gets a new ACL.
+ * ACLs by policy list, so that a large cluster's thousands of paths, evaluated against the same
+ * few policies, build the ACL once. An entry is used only while the list still contains the same
+ * policy objects with the same rule arrays of the same lengths. A caller that changes its list or
+ * adds a rule therefore gets a new ACL.
  */
 const aclCache = new WeakMap<readonly PolicyInput[], { members: unknown[]; acl: Acl }>();
 
+/** Return the ACL of a policy list without templates, built on the first call for that list. */
 function cachedAcl(policies: readonly PolicyInput[]): Acl {
   const members = policies.flatMap((policy) => [policy, policy.rules, policy.rules.length]);
   const entry = aclCache.get(policies);
@@ -178,6 +175,10 @@ function cachedAcl(policies: readonly PolicyInput[]): Acl {
   return acl;
 }
 
+/**
+ * Merges the rules of all policies by pattern, as NewACL does: a deny on either side makes the
+ * merged rule deny-only, and otherwise the capabilities are combined.
+ */
 function buildAcl(policies: readonly PolicyInput[], resolveTemplate: EvaluateOptions['resolveTemplate']): Acl {
   const byPattern = new Map<string, AclRule>();
   const unresolvedTemplates: PolicyRule[] = [];
