@@ -9,6 +9,7 @@ import yargs, { type Argv } from 'yargs';
 // Only light modules load up front: --help and --version must not pay for the Kubernetes client,
 // undici or the checks, so everything else is imported where a command needs it.
 import { DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_MS } from '../context/options.js';
+import { fileErrorReason } from '../file-error.js';
 import { exitCodeOf, type Report } from '../report/types.js';
 import type { TraceReport } from '../trace.js';
 import type { SelfCheckOptions } from '../run.js';
@@ -103,10 +104,7 @@ function readTextFile(path: string, what: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reasons: Record<string, string> = { ENOENT: 'the file does not exist', EACCES: 'permission denied', EISDIR: 'it is a directory, not a file' };
-    const reason = (code && reasons[code]) ?? code ?? (error as Error).message;
-    throw new UsageError(`cannot read ${what} ${path}: ${reason}`);
+    throw new UsageError(`cannot read ${what} ${path}: ${fileErrorReason(error)}`);
   }
 }
 

@@ -140,35 +140,36 @@ export class CheckContext {
     return this.memo.get(key, () => settle(() => this.limiter.run(load, priority)));
   }
 
+  /** Run `use` with the store's Vault client, or return the failure to create that client as a fact. */
+  private async withClient<T>(store: VaultStore, use: (client: VaultClient) => Promise<Fact<T>>): Promise<Fact<T>> {
+    let client: VaultClient;
+    try {
+      client = await this.vault(store);
+    } catch (error) {
+      return { ok: false, error: error as Error };
+    }
+    return use(client);
+  }
+
   /**
    * Memoize a request made with an identity's login token. The login is awaited before the request
    * takes a slot of the limiter, so requests waiting for a login never hold slots the login needs.
    */
-  private async runAsLogin<T>(store: VaultStore, identity: LoginIdentity, key: string, load: (client: VaultClient, token: string) => Promise<T>, priority: 'normal' | 'low' = 'normal'): Promise<Fact<T>> {
-    let client: VaultClient;
-    try {
-      client = await this.vault(store);
-    } catch (error) {
-      return { ok: false, error: error as Error };
-    }
-    return this.memo.get(`${this.clientId(client)}:${this.loginKey(store, identity)}:${key}`, () =>
-      settle(async () => {
-        const login = await this.login(store, identity);
-        if (!login.ok) throw login.error;
-        return this.limiter.run(() => load(client, login.value.token), priority);
-      }),
+  private runAsLogin<T>(store: VaultStore, identity: LoginIdentity, key: string, load: (client: VaultClient, token: string) => Promise<T>, priority: 'normal' | 'low' = 'normal'): Promise<Fact<T>> {
+    return this.withClient(store, (client) =>
+      this.memo.get(`${this.clientId(client)}:${this.loginKey(store, identity)}:${key}`, () =>
+        settle(async () => {
+          const login = await this.login(store, identity);
+          if (!login.ok) throw login.error;
+          return this.limiter.run(() => load(client, login.value.token), priority);
+        }),
+      ),
     );
   }
 
   /** Memoize a Vault fact per client, so stores that differ in address or trust never share it. */
-  private async runOnVault<T>(store: VaultStore, key: string, load: (client: VaultClient) => Promise<T>, priority: 'normal' | 'low' = 'normal'): Promise<Fact<T>> {
-    let client: VaultClient;
-    try {
-      client = await this.vault(store);
-    } catch (error) {
-      return { ok: false, error: error as Error };
-    }
-    return this.run(`${this.clientId(client)}:${key}`, () => load(client), priority);
+  private runOnVault<T>(store: VaultStore, key: string, load: (client: VaultClient) => Promise<T>, priority: 'normal' | 'low' = 'normal'): Promise<Fact<T>> {
+    return this.withClient(store, (client) => this.run(`${this.clientId(client)}:${key}`, () => load(client), priority));
   }
 
   private clientId(client: VaultClient): string {

@@ -6,6 +6,7 @@
 
 import type { RequestOptions } from 'node:https';
 import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
+import { fileErrorReason } from '../file-error.js';
 import { classifyNetworkError, type NetworkErrorKind } from '../net/errors.js';
 
 type KubeConfig = import('./kubeconfig.js').KubeConfig;
@@ -79,10 +80,7 @@ export class KubeClient {
       else config.loadFromDefault();
     } catch (error) {
       const source = options.kubeconfig ?? process.env.KUBECONFIG ?? '~/.kube/config';
-      const code = (error as NodeJS.ErrnoException).code;
-      const reasons: Record<string, string> = { ENOENT: 'the file does not exist', EACCES: 'permission denied' };
-      const reason = (code && reasons[code]) ?? (error as Error).message;
-      throw new KubeError('config', `cannot load the kubeconfig ${source}: ${reason}`);
+      throw new KubeError('config', `cannot load the kubeconfig ${source}: ${fileErrorReason(error)}`);
     }
     if (options.context) {
       if (!config.getContexts().some((context) => context.name === options.context)) {
