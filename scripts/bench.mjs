@@ -550,9 +550,9 @@ one revoke-self per login token.
 One extra run with \`--verbose\` (${fmtS(r.profiledMs)}, not among the measured runs; \`--verbose\` also makes the
 report larger) prints a progress line on stderr as each phase starts ("Reading", "Discovering",
 "Running") and as each check finishes ("Finished"). Each row is the time between two consecutive
-lines. The checks run at the same time and share memoized facts, so the time up to a "Finished"
-line is the wait until that check had every fact it needed, which includes requests other checks
-started, not the work of that check alone.
+lines. The checks run at the same time and share memoized facts. The time up to a "Finished" line
+is therefore the wait until that check had every fact it needed, including requests that other
+checks started, not the work of that check alone.
 
 | From one progress line to the next | Time |
 |---|---|

@@ -1,5 +1,5 @@
 // Words for a failed file read, shared by every option that names a file (--ca-cert,
-// --vault-token-file, the kubeconfig), so each says the same thing the same way.
+// --vault-token-file, the kubeconfig), so that their messages match.
 
 const REASONS: Record<string, string> = {
   ENOENT: 'the file does not exist',

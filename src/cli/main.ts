@@ -55,9 +55,9 @@ const VALUE_OPTIONS: [key: string, flags: string[], what: string][] = [
  */
 function requireOptionValues(args: string[], argv: Record<string, unknown>): void {
   const end = args.indexOf('--');
-  const given = end >= 0 ? args.slice(0, end) : args;
+  const optionArgs = end >= 0 ? args.slice(0, end) : args;
   for (const [key, flags, what] of VALUE_OPTIONS) {
-    if (!given.some((arg) => flags.includes(arg) || flags.some((flag) => arg.startsWith(`${flag}=`)))) continue;
+    if (!optionArgs.some((arg) => flags.includes(arg) || flags.some((flag) => arg.startsWith(`${flag}=`)))) continue;
     const value = argv[key];
     let values: string[] = [];
     if (Array.isArray(value)) values = value.map(String);

@@ -113,9 +113,9 @@ export class KubeClient {
   }
 
   /**
-   * The pool and headers for the next request. Credentials are resolved per request, as client-node
-   * does, so an exec plugin's token or certificate is refreshed when it expires; the pool is kept
-   * while the TLS material stays the same.
+   * Return the pool and headers for the next request. Credentials are resolved per request, as
+   * client-node does, so an exec plugin's token or certificate is refreshed when it expires. The
+   * pool is kept while the TLS material stays the same.
    */
   private async transport(): Promise<Transport> {
     const options: RequestOptions = {};
@@ -154,7 +154,10 @@ export class KubeClient {
     else await dispatcher.close();
   }
 
-  /** Send one request and parse the JSON response; a 429 (the API server's "storage is (re)initializing" after CRD changes, or its rate limit) is retried up to 3 times. */
+  /**
+   * Send one request and parse the JSON response. A 429 is retried up to 3 times, because the API
+   * server returns it while its storage is (re)initializing after CRD changes, and for its rate limit.
+   */
   private async call<T>(label: string, method: 'GET' | 'POST', path: string, describe: string, body?: unknown): Promise<T> {
     for (let attempt = 0; ; attempt += 1) {
       try {

@@ -1,5 +1,6 @@
-// The Kubernetes client's transport against a small loopback fake of the API server. The fake only
-// answers the paths these tests ask for; the real kube-apiserver is exercised by the e2e suites.
+// The Kubernetes client's transport against a small loopback fake of the API server. The fake
+// serves only the paths these tests request. The e2e suites run the client against the real
+// kube-apiserver.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
