@@ -259,13 +259,12 @@ async function checkStore(context: CheckContext, store: VaultStore, requests: Pl
 export const check: Check = {
   meta,
   async run(context: CheckContext): Promise<Result[]> {
-    const out = new ResultBuilder(meta);
     const plans = new Map<VaultStore, PlannedRequest[]>();
     for (const store of context.stores) {
       if (store.authMethod !== 'kubernetes' || !store.kubernetes) continue;
       plans.set(store, await planRequests(context, store));
     }
     const groups = await pathsByTokenGroup(context, plans);
-    return [...out.results, ...(await resultsInOrder(meta, [...plans], ([store, requests], storeOut) => checkStore(context, store, requests, groups, storeOut)))];
+    return resultsInOrder(meta, [...plans], ([store, requests], out) => checkStore(context, store, requests, groups, out));
   },
 };
