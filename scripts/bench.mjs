@@ -9,8 +9,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { buildServers } from '../e2e/harness/build.mjs';
-import { BUILD_SCRIPT, findServerBinaries, REPO_ROOT, startServers, stopServers } from '../e2e/harness/servers.mjs';
+import { ensureServerBinaries } from '../e2e/harness/build.mjs';
+import { REPO_ROOT, startServers, stopServers } from '../e2e/harness/servers.mjs';
 import { comparisonLines, compareFigures, figuresOf, HISTORY_KEPT, largestMovement, NOISE_FLOOR, recordsOf } from './bench/compare.mjs';
 import { kubeDelta, kubeRequestCounters, runMeasured, runningChildren, stats } from './bench/measure.mjs';
 import { startRecordingProxy, summarizeCounts } from './bench/proxy.mjs';
@@ -147,19 +147,10 @@ async function main() {
   }
   let binaries;
   try {
-    binaries = await findServerBinaries();
+    binaries = await ensureServerBinaries(status);
   } catch (error) {
-    if (!/not built yet/.test(error.message)) {
-      status(error.message);
-      return 2;
-    }
-    status('building the missing test servers; kube-apiserver and Vault take 10-15 minutes each on 2 cores');
-    const code = await buildServers(BUILD_SCRIPT, status);
-    if (code !== 0) {
-      status(`building the test servers failed with exit code ${code}; read the messages above and the build log they name`);
-      return 2;
-    }
-    binaries = await findServerBinaries();
+    status(error.message);
+    return 2;
   }
 
   /** @type {Awaited<ReturnType<typeof startServers>> | null} */

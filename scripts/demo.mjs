@@ -5,8 +5,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { buildServers } from '../e2e/harness/build.mjs';
-import { attachServers, BUILD_SCRIPT, findServerBinaries, REPO_ROOT, startServers, stopServers } from '../e2e/harness/servers.mjs';
+import { ensureServerBinaries } from '../e2e/harness/build.mjs';
+import { attachServers, REPO_ROOT, startServers, stopServers } from '../e2e/harness/servers.mjs';
 import { loadScenario, scenarios } from '../e2e/scenarios/index.mjs';
 
 const RUN_DIR = join(REPO_ROOT, '.e2e-run', 'demo');
@@ -87,18 +87,6 @@ function checkGo() {
   }
 }
 
-async function ensureBinaries() {
-  try {
-    await findServerBinaries();
-    return;
-  } catch (error) {
-    if (!/not built yet/.test(/** @type {Error} */ (error).message)) fail(/** @type {Error} */ (error).message);
-  }
-  status('building the missing test servers; kube-apiserver and Vault take 10-15 minutes each on 2 cores');
-  const code = await buildServers(BUILD_SCRIPT, status);
-  if (code !== 0) fail(`building the test servers failed with exit code ${code}; read the messages above and the build log they name`);
-}
-
 /**
  * Runs the CLI with the scenario's environment and returns its exit code.
  * @param {Record<string, string>} env
@@ -141,7 +129,7 @@ async function main() {
 
   checkGo();
   if (!existsSync(CLI)) fail(`${relative(REPO_ROOT, CLI)} does not exist yet, so there is no CLI to run; build or add it first.`);
-  await ensureBinaries();
+  await ensureServerBinaries(status).catch((error) => fail(/** @type {Error} */ (error).message));
 
   // Stopping by the PIDs in the state file also covers servers that are still starting. An
   // interrupt during the start stops them even with --keep, because a half-started set is useless.

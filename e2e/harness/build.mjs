@@ -1,7 +1,7 @@
 // Runs e2e/gobins/build.sh for the scripts that start servers (demo, bench), with a progress line
 // every 30 s, because a cold build of kube-apiserver and Vault takes many minutes.
 import { spawn } from 'node:child_process';
-import { REPO_ROOT } from './servers.mjs';
+import { BUILD_SCRIPT, findServerBinaries, REPO_ROOT } from './servers.mjs';
 
 const PROGRESS_INTERVAL_MS = 30_000;
 
@@ -49,4 +49,21 @@ export function buildServers(script, status) {
       resolvePromise(code ?? 2);
     });
   });
+}
+
+/**
+ * Return the test server binaries, building the missing ones first. On failure, throw an Error
+ * whose message names what failed, for the caller to print.
+ * @param {(message: string) => void} status
+ */
+export async function ensureServerBinaries(status) {
+  try {
+    return await findServerBinaries();
+  } catch (error) {
+    if (!/not built yet/.test(/** @type {Error} */ (error).message)) throw error;
+  }
+  status('building the missing test servers; kube-apiserver and Vault take 10-15 minutes each on 2 cores');
+  const code = await buildServers(BUILD_SCRIPT, status);
+  if (code !== 0) throw new Error(`building the test servers failed with exit code ${code}; read the messages above and the build log they name`);
+  return findServerBinaries();
 }
